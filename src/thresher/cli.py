@@ -1,0 +1,40 @@
+"""The ``thresher`` command. Each subcommand lives next to the code it drives and takes its own argv;
+this table only routes, so adding a command is one line here and a ``cli(argv) -> int`` function there."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# subcommand -> ("module:function", one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("thresher.engines.cli:run_cli", "run a pipeline over input files into a run directory (resumable)"),
+    "presets": ("thresher.engines.cli:presets_cli", "list the shipped presets, or print one"),
+    "eval": ("thresher.eval.cli:cli", "score a component on a labelled data set (thresher eval NAME --help)"),
+}
+
+
+def _usage() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = ["usage: thresher COMMAND [ARGS...]", "", "commands:"]
+    lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += ["", "`thresher COMMAND --help` for a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0
+    if argv[0] in ("-V", "--version"):
+        from thresher import __version__
+
+        print(f"thresher {__version__}")
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"thresher: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module, _, func = COMMANDS[name][0].partition(":")
+    return int(getattr(importlib.import_module(module), func)(rest) or 0)

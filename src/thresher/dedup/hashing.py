@@ -1,0 +1,178 @@
+"""Bulk, deterministic 64-bit hashing of words, word n-grams and lines, vectorised with numpy.
+
+Why not ``hash()`` or one ``xxhash`` call per word: ``hash()`` of a str is salted per process (workers
+would disagree), and one Python call per word is the measured bottleneck of MinHash dedup. Here a whole
+batch of documents is encoded once into one byte buffer and every segment (word or line) is hashed with
+a polynomial rolling hash computed from prefix sums (mod 2**64, numpy's wrapping uint64 arithmetic):
+
+    H[i] = sum_{j<i} b_j * P**j          hash(b[s:e]) = (H[e] - H[s]) * P**-s
+
+then passed through the splitmix64 finaliser so every output bit depends on every input byte. P is odd,
+so it has an inverse modulo 2**64. The result depends only on the bytes, never on the batch or process.
+
+Words: after ``str.lower()``, a word is a maximal run of ASCII letters/digits or non-ASCII bytes, minus
+the common Unicode punctuation and spaces (U+2000-U+206F, NBSP, guillemets, middle dot), so "Don't",
+"don't" and "don’t" tokenise alike. Scripts written without spaces (Chinese, Japanese, Thai) come out as
+one word per run of text: MinHash over word n-grams is then coarse for them (a known limitation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_P = 0x100000001B3  # FNV-64 prime: odd, so invertible mod 2**64
+_P_INV = pow(_P, -1, 1 << 64)
+_M64 = (1 << 64) - 1
+
+# byte -> is part of a word (ASCII alnum, or any byte of a multi-byte UTF-8 sequence)
+_WORD_BYTE = np.zeros(256, dtype=bool)
+for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":
+    _WORD_BYTE[_c] = True
+_WORD_BYTE[0x80:] = True
+
+# odd per-position multipliers that combine the word hashes of an n-gram (order matters)
+_NGRAM_MULT = np.array([(0x9E3779B97F4A7C15 * (2 * k + 1) + 0x632BE59BD9B4E019 * k) & _M64 | 1
+                        for k in range(64)], dtype=np.uint64)
+
+
+class _Powers:
+    """P**i and P**-i for i < n, grown on demand and shared by every call in the process."""
+
+    def __init__(self) -> None:
+        self.fwd = np.ones(1, dtype=np.uint64)
+        self.inv = np.ones(1, dtype=np.uint64)
+
+    def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if n > len(self.fwd):
+            size = max(n, 2 * len(self.fwd), 1 << 16)
+            self.fwd = self._powers(_P, size)
+            self.inv = self._powers(_P_INV, size)
+        return self.fwd[:n], self.inv[:n]
+
+
+    @staticmethod
+    def _powers(base: int, size: int) -> np.ndarray:
+        # doubling: out[k:2k] = out[:k] * base**k, so log2(size) vector multiplies (cumprod is slow)
+        out = np.ones(size, dtype=np.uint64)
+        out[1:2] = base
+        k = 2 if size > 1 else 1
+        with np.errstate(over="ignore"):
+            while k < size:
+                step = np.uint64(pow(base, k, 1 << 64))
+                m = min(k, size - k)
+                np.multiply(out[:m], step, out=out[k:k + m])
+                k += m
+        return out
+
+
+_POWERS = _Powers()
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser, elementwise on uint64 (wrapping)."""
+    x = x.astype(np.uint64, copy=True)
+    with np.errstate(over="ignore"):
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return x
+
+
+def segment_hashes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """64-bit hash of each byte segment ``buf[starts[k]:ends[k]]`` (uint8 buffer), in one vectorised pass."""
+    if len(starts) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    fwd, inv = _POWERS.get(len(buf) + 1)
+    with np.errstate(over="ignore"):
+        prefix = np.zeros(len(buf) + 1, dtype=np.uint64)
+        np.cumsum(buf.astype(np.uint64) * fwd[: len(buf)], out=prefix[1:])
+        raw = (prefix[ends] - prefix[starts]) * inv[starts]
+        # fold the length in, so that segments of zero bytes and their prefixes cannot collide
+        raw += (ends - starts).astype(np.uint64) * np.uint64(0xD6E8FEB86659FD93)
+    return mix64(raw)
+
+
+def _encode_batch(texts: list[str], lower: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One uint8 buffer of all texts separated by a newline, and each text's start offset (plus the end)."""
+    encoded = [(t.lower() if lower else t).encode("utf-8", errors="replace") for t in texts]
+    buf = np.frombuffer(b"\n".join(encoded), dtype=np.uint8)
+    lens = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    starts = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lens + 1, out=starts[1:])
+    starts[-1] -= 1  # no separator after the last text: starts[-1] == len(buf)
+    return buf, starts
+
+
+def word_spans(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the words in a lowercased UTF-8 buffer."""
+    isw = _WORD_BYTE[buf]
+    if len(buf) >= 2:
+        # Unicode punctuation/space in U+2000-U+206F is E2 80 xx / E2 81 xx; NBSP, «, », · are C2 xx
+        b0, b1 = buf[:-1], buf[1:]
+        lead = np.flatnonzero((b0 == 0xE2) & ((b1 == 0x80) | (b1 == 0x81)))
+        for k in range(3):
+            isw[np.minimum(lead + k, len(buf) - 1)] = False
+        c2 = np.flatnonzero((b0 == 0xC2) & np.isin(b1, (0xA0, 0xAB, 0xBB, 0xB7, 0xA1, 0xBF)))
+        isw[c2] = False
+        isw[c2 + 1] = False
+    edges = np.diff(isw.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def shingle_hashes(texts: list[str], ngram: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Word ``ngram``-shingle hashes of a batch of texts, flat, with row offsets.
+
+    Returns ``(hashes, offsets, n_words)``: the shingles of text ``i`` are
+    ``hashes[offsets[i]:offsets[i+1]]``. A text with fewer than ``ngram`` words (but at least one) gives
+    one shingle of all its words; a text without words gives none.
+    """
+    n_docs = len(texts)
+    buf, doc_starts = _encode_batch(texts, lower=True)
+    ws, we = word_spans(buf)
+    words = segment_hashes(buf, ws, we)
+    doc_of_word = np.searchsorted(doc_starts, ws, side="right") - 1
+    n_words = np.bincount(doc_of_word, minlength=n_docs).astype(np.int64)
+    word_off = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(n_words, out=word_off[1:])
+    # number of shingles per doc: max(w - n + 1, 1 if w > 0 else 0)
+    per_doc = np.where(n_words >= ngram, n_words - ngram + 1, (n_words > 0).astype(np.int64))
+    offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(per_doc, out=offsets[1:])
+    total = int(offsets[-1])
+    if total == 0:
+        return np.zeros(0, dtype=np.uint64), offsets, n_words
+    # first word of each shingle, and how many words it spans (ngram, or fewer for short docs)
+    first = np.repeat(word_off[:-1], per_doc) + (np.arange(total) - np.repeat(offsets[:-1], per_doc))
+    span = np.repeat(np.minimum(n_words, ngram), per_doc)
+    acc = np.zeros(total, dtype=np.uint64)
+    padded = np.concatenate([words, np.zeros(ngram, dtype=np.uint64)])
+    with np.errstate(over="ignore"):
+        for k in range(ngram):
+            term = padded[first + k] * _NGRAM_MULT[k]
+            acc += np.where(span > k, term, np.uint64(0))
+        acc += span.astype(np.uint64)
+    return mix64(acc), offsets, n_words
+
+
+def line_hashes(texts: list[str]) -> tuple[list[list[str]], np.ndarray, np.ndarray]:
+    """Split each text into lines and hash every line's normalised form (lowercased, outer spaces stripped).
+
+    Returns ``(lines_per_text, hashes, offsets)``: ``hashes[offsets[i]:offsets[i+1]]`` are the hashes of
+    ``lines_per_text[i]``, line for line; a line that is blank after stripping hashes to 0.
+    """
+    lines = [t.split("\n") for t in texts]
+    flat = [ln.strip().lower() for per in lines for ln in per]
+    counts = np.fromiter((len(per) for per in lines), dtype=np.int64, count=len(lines))
+    offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    if not flat:
+        return lines, np.zeros(0, dtype=np.uint64), offsets
+    buf, starts = _encode_batch(flat, lower=False)
+    ends = np.empty(len(flat), dtype=np.int64)
+    ends[:-1] = starts[1:-1] - 1
+    ends[-1] = starts[-1]
+    hashes = segment_hashes(buf, starts[:-1], ends)
+    hashes[ends == starts[:-1]] = 0
+    return lines, hashes, offsets

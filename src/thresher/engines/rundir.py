@@ -1,0 +1,100 @@
+"""The run directory: the unit of work and of resumption.
+
+    RUN_DIR/
+      kept/SHARD.jsonl.zst        documents kept by the whole pipeline
+      rejected/pP-SHARD.jsonl.zst documents dropped in phase P, each with its reason
+      errors/pP-SHARD.jsonl       records that could not be read or processed (source, message)
+      stats/pP-SHARD.json         per phase and shard: counts, reasons, step times; written last, so it is
+                                  also the shard's "done" marker
+      stats/summary.json          the aggregate, written at the end of a run
+      state/plan.json             inputs, shards, pipeline: a re-run with the same command resumes from it
+      state/STEP/                 a global step's signatures and decisions (kept for incremental runs)
+      work/stageN/SHARD.jsonl.zst documents between phases (deleted when the run completes)
+      report.html
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    return orjson.loads(path.read_bytes())
+
+
+class RunDir:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.kept = self.path / "kept"
+        self.rejected = self.path / "rejected"
+        self.errors = self.path / "errors"
+        self.stats = self.path / "stats"
+        self.state = self.path / "state"
+        self.work = self.path / "work"
+
+    def create(self) -> None:
+        for folder in (self.kept, self.rejected, self.errors, self.stats, self.state, self.work):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def plan_path(self) -> Path:
+        return self.state / "plan.json"
+
+    def stats_path(self, phase: str, part: str) -> Path:
+        return self.stats / f"{phase}-{part}.json"
+
+    def is_done(self, phase: str, part: str) -> bool:
+        return self.stats_path(phase, part).exists()
+
+    def stage_path(self, stage: int, shard: str) -> Path:
+        return self.work / f"stage{stage}" / shard
+
+    def step_dir(self, name: str) -> Path:
+        return self.state / name
+
+    def shard_stats(self) -> list[dict[str, Any]]:
+        return [read_json(p) for p in sorted(self.stats.glob("p*-*.json"))]
+
+
+def _add(total: dict, part: dict) -> None:
+    for key, value in part.items():
+        if isinstance(value, dict):
+            _add(total.setdefault(key, {}), value)
+        elif isinstance(value, (int, float)):
+            total[key] = total.get(key, 0) + value
+
+
+def aggregate(run_dir: RunDir) -> dict[str, Any]:
+    """Sum the per-shard stats into the run's totals, with the reconciliation of every input record."""
+    total: dict[str, Any] = {"read": 0, "kept": 0, "rejected": 0, "errors": 0, "steps": {}, "reasons": {},
+                             "languages": {}, "length_hist": {}, "removed_by_site": {}, "phases": {}}
+    for stats in run_dir.shard_stats():
+        phase = stats["phase"]
+        _add(total["phases"].setdefault(phase, {}), {k: stats[k] for k in ("read", "kept", "rejected", "errors",
+                                                                          "seconds")})
+        total["read"] += stats["read"] if stats["first"] else 0
+        total["kept"] += stats["kept"] if stats["last"] else 0
+        total["rejected"] += stats["rejected"]
+        total["errors"] += stats["errors"]
+        for key in ("steps", "reasons", "languages", "length_hist", "removed_by_site"):
+            _add(total[key], stats.get(key, {}))
+    total["removed_by_site"] = dict(Counter(total["removed_by_site"]).most_common(50))
+    total["reconciled"] = total["read"] == total["kept"] + total["rejected"] + total["errors"]
+    return total
+
+
+def reconcile_line(total: dict[str, Any]) -> str:
+    mark = "ok" if total["reconciled"] else "MISMATCH"
+    return (f"read {total['read']} = kept {total['kept']} + rejected {total['rejected']} "
+            f"+ errors {total['errors']}  [{mark}]")

@@ -1,0 +1,248 @@
+"""The work itself, as plain functions of (run directory, pipeline, phase, shard). Engines only schedule
+these: the local engine in a process pool, the Ray engine as Ray tasks. No other code path.
+
+A pipeline with k global steps runs as 2k+1 phases:
+
+    p0: read -> steps before G1 -> G1.index -> work/stage1        (per shard)
+    r1: G1.resolve                                              (per partition)
+    p1: work/stage1 -> G1.filter -> steps before G2 -> ...        (per shard)
+    ...
+    pk: ... -> kept/
+
+Each phase's rejected documents go to rejected/ at once, with their reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import time
+from collections import Counter
+from dataclasses import dataclass
+from time import perf_counter
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from thresher.document import Document
+from thresher.engines.rundir import RunDir, write_json_atomic
+from thresher.io import ReadError, Shard, read_shard
+from thresher.io.jsonl import read as read_jsonl
+from thresher.io.writers import open_writer
+from thresher.pipeline import Pipeline
+from thresher.steps import GlobalStep, Step
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str              # "p0", "r1", "p1", ...
+    kind: str              # "shards" or "resolve"
+    stage: int             # shards: which segment; resolve: which global step (1-based)
+
+
+def phases_of(pipeline: Pipeline) -> list[Phase]:
+    k = len(pipeline.global_steps)
+    out = [Phase("p0", "shards", 0)]
+    for j in range(1, k + 1):
+        out += [Phase(f"r{j}", "resolve", j), Phase(f"p{j}", "shards", j)]
+    return out
+
+
+def segments(pipeline: Pipeline) -> list[list[Step]]:
+    """Steps split at global steps: segment j starts with global step j (its apply), j >= 1."""
+    segs: list[list[Step]] = [[]]
+    for step in pipeline.steps:
+        if isinstance(step, GlobalStep):
+            segs.append([])
+        segs[-1].append(step)
+    return segs
+
+
+def pipeline_key(pipeline: Pipeline) -> str:
+    blob = pickle.dumps(pipeline.spec if pipeline.spec is not None else pipeline.steps)
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+# Per worker process: pipelines already set up, so models load once per process, not once per shard.
+_READY: dict[tuple[str, str], Pipeline] = {}
+
+
+def ready_pipeline(run_dir: RunDir, pipeline: Pipeline) -> Pipeline:
+    key = (pipeline_key(pipeline), str(run_dir.path))
+    if key not in _READY:
+        for step in pipeline.global_steps:
+            step.workdir = run_dir.step_dir(step.name)
+            step.workdir.mkdir(parents=True, exist_ok=True)
+        for step in pipeline.steps:
+            step.setup()
+        _READY[key] = pipeline
+    return _READY[key]
+
+
+def _bucket(n: int) -> str:
+    """Log2 length bucket label: "0", "1-1", "2-3", "4-7", ..."""
+    if n <= 0:
+        return "0"
+    low = 1 << (n.bit_length() - 1)
+    return f"{low}-{2 * low - 1}"
+
+
+def _site(url: str | None) -> str:
+    if not url:
+        return "(no url)"
+    try:
+        return urlsplit(url).hostname or "(no host)"
+    except ValueError:
+        return "(bad url)"
+
+
+def run_shard_phase(run_dir: RunDir, pipeline: Pipeline, phase: Phase, shard: Shard,
+                    progress: Any = None) -> dict[str, Any]:
+    """Run one shard through one phase's steps and write its outputs; returns (and writes) its stats."""
+    pipeline = ready_pipeline(run_dir, pipeline)
+    segs = segments(pipeline)
+    steps = segs[phase.stage]
+    last = phase.stage == len(segs) - 1
+    indexer = None if last else segs[phase.stage + 1][0]
+    started = time.time()
+    errors = ErrorLog(run_dir.errors / f"{phase.name}-{shard.id}.jsonl")
+    if phase.stage == 0:
+        source = read_shard(shard, pipeline.reader, errors.read_error)
+    else:
+        stage_shard = Shard(id=shard.id, path=str(run_dir.stage_path(phase.stage, shard.id)) + ".jsonl.zst",
+                            name=shard.name, format="jsonl")
+        source = read_jsonl(stage_shard, {"own_output": True}, errors.read_error)
+        steps[0].load(shard.id)
+
+    writer_fmt = pipeline.writer.get("format", "jsonl.zst")
+    if last:
+        kept_out = open_writer(run_dir.kept / shard.id, writer_fmt)
+    else:
+        stage_dir = run_dir.work / f"stage{phase.stage + 1}"
+        stage_dir.mkdir(parents=True, exist_ok=True)
+        kept_out = open_writer(stage_dir / shard.id, "jsonl.zst")
+    rejected_out = open_writer(run_dir.rejected / f"{phase.name}-{shard.id}", writer_fmt)
+
+    n_steps = len(steps)
+    seconds = [0.0] * n_steps
+    dropped = [0] * n_steps
+    entered = [0] * n_steps
+    reasons: Counter[str] = Counter()
+    languages: Counter[str] = Counter()
+    removed_by_site: Counter[str] = Counter()
+    length_kept: Counter[str] = Counter()
+    n_read = 0
+    for doc in _guarded(source, shard, errors):
+        n_read += 1
+        if progress is not None and n_read % 64 == 0:
+            progress(64)
+        if doc.reason is None:
+            doc = _run_steps(doc, steps, seconds, dropped, entered, errors)
+            if doc is None:
+                continue
+        if doc.reason is not None:
+            reasons[doc.reason.key] += 1
+            removed_by_site[_site(doc.url)] += 1
+            doc.raw = None
+            rejected_out.write(doc)
+            continue
+        if indexer is not None:
+            indexer.index(doc, shard.id)
+        else:
+            languages[str(doc.meta.get("language", "unknown"))] += 1
+            length_kept[_bucket(len(doc.text))] += 1
+        kept_out.write(doc)
+    if progress is not None:
+        progress(n_read % 64)
+    if indexer is not None:
+        indexer.finish_index(shard.id)
+    kept_out.close()
+    rejected_out.close()
+    errors.close()
+
+    stats = {
+        "phase": phase.name, "shard": shard.id, "input": f"{shard.path}:{shard.start}",
+        "first": phase.stage == 0, "last": last,
+        # every record the reader met: documents it yielded plus records it could not read
+        "read": n_read + errors.reader_errors,
+        "kept": kept_out.count, "rejected": rejected_out.count, "errors": errors.reader_errors + errors.step_errors,
+        "seconds": round(time.time() - started, 4),
+        "steps": {s.name: {"in": entered[i], "dropped": dropped[i], "seconds": round(seconds[i], 4)}
+                  for i, s in enumerate(steps)},
+        "reasons": dict(reasons), "languages": dict(languages) if last else {},
+        "length_hist": {"kept": dict(length_kept)} if last else {},
+        "removed_by_site": dict(removed_by_site.most_common(50)),
+    }
+    write_json_atomic(run_dir.stats_path(phase.name, shard.id), stats)
+    return stats
+
+
+class ErrorLog:
+    """errors/PHASE-SHARD.jsonl: one line per record that could not be read or processed."""
+
+    def __init__(self, path):
+        self.path = path
+        self.tmp = path.with_name(path.name + ".tmp")
+        self._out = open(self.tmp, "wb")
+        self.reader_errors = 0
+        self.step_errors = 0
+
+    def _write(self, **entry: Any) -> None:
+        self._out.write(orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE))
+
+    def read_error(self, err: ReadError) -> None:
+        self.reader_errors += 1
+        self._write(source=err.source, message=err.message)
+
+    def step_error(self, doc: Document, step: Step, exc: Exception) -> None:
+        self.step_errors += 1
+        self._write(source=doc.source, id=doc.id, step=step.name, message=f"{type(exc).__name__}: {exc}")
+
+    def close(self) -> None:
+        self._out.close()
+        self.tmp.replace(self.path)
+
+
+def _guarded(source, shard: Shard, errors: ErrorLog):
+    """The reader's stream; a reader that fails outright is logged, and the shard ends there."""
+    try:
+        yield from source
+    except Exception as exc:  # noqa: BLE001 - any reader bug must cost one shard's tail, not the run
+        errors.read_error(ReadError(f"{shard.path}:{shard.start}", f"reader failed: {type(exc).__name__}: {exc}"))
+
+
+def _run_steps(doc: Document, steps: list[Step], seconds: list[float], dropped: list[int], entered: list[int],
+               errors: ErrorLog) -> Document | None:
+    for i, step in enumerate(steps):
+        entered[i] += 1
+        start = perf_counter()
+        try:
+            doc = step.process(doc)
+        except Exception as exc:  # noqa: BLE001 - a step failing on one document must not stop the run
+            seconds[i] += perf_counter() - start
+            errors.step_error(doc, step, exc)
+            return None
+        seconds[i] += perf_counter() - start
+        if doc.reason is not None:
+            dropped[i] += 1
+            return doc
+    return doc
+
+
+def run_resolve(run_dir: RunDir, pipeline: Pipeline, phase: Phase, partition: int, shards: list[str],
+                progress: Any = None) -> dict:
+    pipeline = ready_pipeline(run_dir, pipeline)
+    step = pipeline.global_steps[phase.stage - 1]
+    started = time.time()
+    step.resolve(partition, step.n_partitions, shards)
+    stats = {"phase": phase.name, "partition": partition, "step": step.name,
+             "seconds": round(time.time() - started, 4)}
+    write_json_atomic(run_dir.stats / f"{phase.name}-part{partition:04d}.json.done", stats)
+    return stats
+
+
+def resolve_done(run_dir: RunDir, phase: Phase, partition: int) -> bool:
+    return (run_dir.stats / f"{phase.name}-part{partition:04d}.json.done").exists()
+
+

@@ -1,0 +1,5 @@
+"""Evaluators behind ``thresher eval NAME``: each is a module with ``cli(argv) -> int``."""
+
+# name -> "module:function"
+EVALUATORS: dict[str, str] = {
+}

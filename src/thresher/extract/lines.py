@@ -1,0 +1,311 @@
+"""The line model behind the ``clean`` step: per-line features of page text, and the model that scores them.
+
+A page arrives as text with one block per line (WET records, ``extract_plain_text(main_content=False)``).
+Every feature is computed for all lines of a document at once: the text is turned once into an array of
+code points (character classes by table look-up, counted per line with one ``bincount``), tokenised once
+with one regex per line (``map``, no Python loop body), and the rest is numpy over arrays of lines.
+
+The model is a small multilayer perceptron in two stages, read from a JSON file by pure numpy:
+
+- stage 1 sees the line's own features, its neighbours' and the page's;
+- stage 2 sees the same plus stage 1's scores of the neighbouring lines (windows before/after), which is
+  how "a short line in the middle of the article" differs from "a short line in the footer".
+
+Classes: 0 boilerplate, 1 body, 2 title, 3 byline/date. Comments are found by rules in ``clean.py``.
+Language: stopword density uses the union of the most frequent words of 75 languages (derived from the
+lingua sentences by the training script and shipped in the model); pages where it says nothing (Chinese,
+Japanese, Thai) fall back on character classes, CJK function characters and punctuation.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from itertools import chain, compress
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+# Character classes (index into a per-code-point table).
+SPACE, LOWER, UPPER, DIGIT, PUNCT, CJK, CJK_COMMON, OTHER, NEWLINE = range(9)
+N_CLASSES = 9
+
+WORD_RE = re.compile(r"\w+")
+# Boilerplate vocabulary. English (and a few common European words) only: one feature among many, so a
+# page in another language loses nothing but this hint.
+LEXICON_RE = re.compile(
+    r"\b(?:log ?in|sign ?in|sign ?up|register|subscribe|newsletter|cookies?|privacy|terms|copyright|"
+    r"all rights reserved|share|tweet|facebook|twitter|instagram|linkedin|pinterest|whatsapp|youtube|"
+    r"e-?mail|print|menu|home|search|skip to|navigation|next|previous|prev|back to top|read more|"
+    r"more in|view all|see all|related|popular|trending|advertisement|sponsored|contact us|about us|"
+    r"faq|sitemap|careers|follow us|comments?|reply|posted|tags?|categor(?:y|ies)|archives?|"
+    r"impressum|datenschutz|connexion|inscription|accueil|inicio|buscar|suchen|startseite)\b")
+LINK_RE = re.compile(r"https?://|www\.|\.(?:com|org|net|de|fr|html?|php)\b|@\w")
+DATE_RE = re.compile(
+    r"\b(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? ?\d{1,2}\b|"
+    r"\d{1,2}\.? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*|"
+    r"(?:19|20)\d{2}\b|\d{1,2}:\d{2}|(?:mon|tues|wednes|thurs|fri|satur|sun)day)", re.I)
+BYLINE_RE = re.compile(r"^\s*(?:by|von|par|por|di|door|av|autor|author|written by|posted by)\b[ :]", re.I)
+# Last character of a line that ends a sentence (Latin, CJK, Devanagari, Arabic, quotes after a stop).
+TERMINAL = np.array([ord(c) for c in '.!?。！？…।؟"”’\')»'], dtype=np.uint32)
+BULLETS = np.array([ord(c) for c in "•·-*–—›»>|◦▪■●→"], dtype=np.uint32)
+
+
+@lru_cache(maxsize=1)
+def _class_table() -> np.ndarray:
+    """Class of every BMP code point (built once per process, ~50 ms)."""
+    table = np.full(0x10000, OTHER, dtype=np.uint8)
+    for cp in range(0x10000):
+        cat = unicodedata.category(chr(cp))
+        if cat[0] == "L":
+            table[cp] = UPPER if cat == "Lu" or cat == "Lt" else LOWER
+        elif cat == "Nd":
+            table[cp] = DIGIT
+        elif cat[0] in "PS":
+            table[cp] = PUNCT
+        elif cat[0] == "Z" or cp in (9, 11, 12, 13):
+            table[cp] = SPACE
+    # Han, Hiragana, Katakana, Hangul syllables count as CJK (they carry no case and no spaces).
+    for lo, hi in ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7A3)):
+        table[lo:hi + 1] = CJK
+    table[10] = NEWLINE
+    return table
+
+
+FEATURES_OWN = [
+    "log_chars", "log_words", "mean_word_len", "upper_frac", "digit_frac", "punct_frac", "letter_frac",
+    "cjk_frac", "cjk_common_frac", "space_frac", "titlecase_frac", "stop_frac", "log_stops",
+    "ends_terminal", "ends_colon", "starts_bullet", "commas_per_word", "n_lexicon", "n_links", "n_dates",
+    "byline_like", "repeat_in_page", "indent", "blank_before", "blank_after", "short_line",
+]
+FEATURES_DOC = ["rel_pos", "log_pos", "log_pos_end", "log_n_lines", "doc_long_frac", "in_main_span",
+                "log_dist_long", "is_longest"]
+CONTEXT_OF = ["log_words", "stop_frac", "ends_terminal", "n_lexicon", "titlecase_frac", "punct_frac"]
+WINDOWS = [(-1, -1), (1, 1), (-3, -1), (1, 3), (-8, 8)]
+STAGE2_WINDOWS = [(-1, -1), (1, 1), (-2, -1), (1, 2), (-5, -1), (1, 5), (-12, -1), (1, 12)]
+
+
+def feature_names(stage: int = 1) -> list[str]:
+    names = FEATURES_OWN + FEATURES_DOC
+    names += [f"{f}@{a}:{b}" for a, b in WINDOWS for f in CONTEXT_OF]
+    if stage == 2:
+        names += [f"p{c}@{a}:{b}" for a, b in STAGE2_WINDOWS for c in (1, 2, 3)] + ["p1_cummax_before",
+                                                                                  "p1_cummax_after"]
+    return names
+
+
+@dataclass
+class Page:
+    """Non-blank lines of one page and where they came from."""
+
+    lines: list[str]          # stripped of trailing whitespace, leading kept for the indent feature
+    index: np.ndarray         # position of each line among all lines of the text (blank ones included)
+
+
+def split_page(text: str) -> Page:
+    raw = text.split("\n")
+    nonblank = np.fromiter(map(bool, map(str.strip, raw)), dtype=bool, count=len(raw))
+    index = np.flatnonzero(nonblank)
+    lines = list(map(str.rstrip, compress(raw, nonblank)))
+    return Page(lines=lines, index=index)
+
+
+def _window_mean(values: np.ndarray, a: int, b: int) -> np.ndarray:
+    """Mean of ``values[i+a .. i+b]`` (clipped to the page) for every i, by cumulative sums."""
+    n = len(values)
+    cs = np.concatenate(([0.0], np.cumsum(values, dtype=np.float64)))
+    idx = np.arange(n)
+    lo = np.clip(idx + a, 0, n)
+    hi = np.clip(idx + b + 1, 0, n)
+    cnt = hi - lo
+    out = np.zeros(n, dtype=np.float64)
+    ok = cnt > 0
+    out[ok] = (cs[hi[ok]] - cs[lo[ok]]) / cnt[ok]
+    return out
+
+
+class LineFeaturizer:
+    """Turns a page into a feature matrix (lines x features). Holds the stopword sets."""
+
+    def __init__(self, stopwords: list[str], cjk_common: str) -> None:
+        self.stopwords = frozenset(stopwords)
+        self.table = _class_table().copy()
+        for ch in cjk_common:
+            if ord(ch) < 0x10000:
+                self.table[ord(ch)] = CJK_COMMON
+
+    def own_features(self, lines: list[str], index: np.ndarray) -> dict[str, np.ndarray]:
+        n = len(lines)
+        joined = "\n".join(lines)
+        cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        lengths = np.fromiter(map(len, lines), dtype=np.int64, count=n)
+        starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+        ends = starts + lengths  # one past the last character
+        cls = self.table[np.minimum(cps, 0xFFFF)]
+        cls[cps > 0xFFFF] = OTHER
+        line_of = np.repeat(np.arange(n), lengths + 1)[: len(cps)]
+        counts = np.bincount(line_of * N_CLASSES + cls, minlength=n * N_CLASSES).reshape(n, N_CLASSES)
+        # Title-case: an upper-case letter at the start of a line or after a space.
+        prev = np.concatenate(([NEWLINE], cls[:-1]))
+        cap_start = (cls == UPPER) & ((prev == SPACE) | (prev == NEWLINE))
+        caps = np.bincount(line_of[cap_start], minlength=n)
+
+        lower = joined.lower()
+        tokens = list(map(WORD_RE.findall, lower.split("\n")))
+        nwords = np.fromiter(map(len, tokens), dtype=np.int64, count=n)
+        flags = np.fromiter(map(self.stopwords.__contains__, chain.from_iterable(tokens)), dtype=np.int64,
+                            count=int(nwords.sum()))
+        cs = np.concatenate(([0], np.cumsum(flags)))
+        tok_end = np.cumsum(nwords)
+        stops = cs[tok_end] - cs[tok_end - nwords]
+
+        def per_line(regex: re.Pattern[str], text: str) -> np.ndarray:
+            pos = [m.start() for m in regex.finditer(text)]
+            return np.bincount(np.searchsorted(starts, pos, side="right") - 1, minlength=n).astype(np.float64)
+
+        lex = per_line(LEXICON_RE, lower)
+        links = per_line(LINK_RE, lower)
+        dates = per_line(DATE_RE, lower)
+        byline = np.fromiter((m is not None for m in map(BYLINE_RE.match, lines)), dtype=bool, count=n)
+        commas = np.bincount(line_of[(cps == 44) | (cps == 59) | (cps == 0x3001) | (cps == 0xFF0C)],
+                             minlength=n)
+
+        last = cps[np.maximum(ends - 1, 0)]
+        # First non-space character: lines keep their indent, so skip it.
+        indent = np.fromiter(map(len, lines), dtype=np.int64, count=n) - np.fromiter(
+            map(len, map(str.lstrip, lines)), dtype=np.int64, count=n)
+        first_idx = np.minimum(starts + indent, np.maximum(ends - 1, 0))
+        first = cps[first_idx]
+
+        rep = Counter(map(str.strip, lines))
+        repeat = np.fromiter(map(rep.__getitem__, map(str.strip, lines)), dtype=np.int64, count=n)
+        gaps = np.diff(index) - 1 if n > 1 else np.zeros(0, dtype=np.int64)
+        blank_before = np.concatenate(([1], np.minimum(gaps, 2)))
+        blank_after = np.concatenate((np.minimum(gaps, 2), [1]))
+
+        nonspace = np.maximum(lengths - counts[:, SPACE], 1).astype(np.float64)
+        letters = counts[:, LOWER] + counts[:, UPPER]
+        cjk = counts[:, CJK] + counts[:, CJK_COMMON]
+        safe_words = np.maximum(nwords, 1)
+        return {
+            "log_chars": np.log1p(lengths),
+            "log_words": np.log1p(nwords),
+            "mean_word_len": np.minimum((letters + counts[:, DIGIT]) / safe_words, 20.0),
+            "upper_frac": counts[:, UPPER] / np.maximum(letters, 1),
+            "digit_frac": counts[:, DIGIT] / nonspace,
+            "punct_frac": counts[:, PUNCT] / nonspace,
+            "letter_frac": (letters + cjk) / nonspace,
+            "cjk_frac": cjk / nonspace,
+            "cjk_common_frac": counts[:, CJK_COMMON] / np.maximum(cjk, 1),
+            "space_frac": counts[:, SPACE] / np.maximum(lengths, 1),
+            "titlecase_frac": caps / safe_words,
+            "stop_frac": stops / safe_words,
+            "log_stops": np.log1p(stops),
+            "ends_terminal": np.isin(last, TERMINAL).astype(np.float64),
+            "ends_colon": ((last == 58) | (last == 0xFF1A)).astype(np.float64),
+            "starts_bullet": np.isin(first, BULLETS).astype(np.float64),
+            "commas_per_word": np.minimum(commas / safe_words, 1.0),
+            "n_lexicon": np.minimum(lex, 5.0),
+            "n_links": np.minimum(links, 5.0),
+            "n_dates": np.minimum(dates, 5.0),
+            "byline_like": byline.astype(np.float64),
+            "repeat_in_page": np.log(repeat),
+            "indent": np.minimum(indent, 8) / 8.0,
+            "blank_before": blank_before.astype(np.float64),
+            "blank_after": blank_after.astype(np.float64),
+            "short_line": (nwords <= 3).astype(np.float64),
+        }
+
+    def features(self, page: Page) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Stage-1 feature matrix (float32, lines x features) and the named own features."""
+        n = len(page.lines)
+        if n == 0:
+            return np.zeros((0, len(feature_names(1))), dtype=np.float32), {}
+        own = self.own_features(page.lines, page.index)
+        pos = np.arange(n, dtype=np.float64)
+        words = np.expm1(own["log_words"])
+        long_ = words >= 15
+        long_idx = np.flatnonzero(long_)
+        if len(long_idx):
+            lo, hi = long_idx[0], long_idx[-1]
+            in_span = ((pos >= lo) & (pos <= hi)).astype(np.float64)
+            # Distance (in lines) to the nearest long line.
+            k = np.searchsorted(long_idx, pos)
+            left = long_idx[np.maximum(k - 1, 0)]
+            right = long_idx[np.minimum(k, len(long_idx) - 1)]
+            dist = np.minimum(np.abs(pos - left), np.abs(pos - right))
+        else:
+            in_span = np.zeros(n)
+            dist = np.full(n, 50.0)
+        cols = [own[f] for f in FEATURES_OWN]
+        cols += [pos / max(n - 1, 1), np.log1p(pos), np.log1p(n - 1 - pos), np.full(n, np.log1p(n)),
+                 np.full(n, long_.mean()), in_span, np.log1p(dist),
+                 (words == words.max()).astype(np.float64)]
+        for a, b in WINDOWS:
+            cols += [_window_mean(own[f], a, b) for f in CONTEXT_OF]
+        return np.column_stack(cols).astype(np.float32), own
+
+
+def stage2_columns(p: np.ndarray) -> np.ndarray:
+    """Context of stage-1 probabilities (lines x 4 classes): window means and running maxima of body."""
+    cols = [_window_mean(p[:, c], a, b) for a, b in STAGE2_WINDOWS for c in (1, 2, 3)]
+    body = p[:, 1]
+    before = np.concatenate(([0.0], np.maximum.accumulate(body)[:-1])) if len(body) else body
+    after = np.concatenate((np.maximum.accumulate(body[::-1])[::-1][1:], [0.0])) if len(body) else body
+    cols += [before, after]
+    return np.column_stack(cols).astype(np.float32) if len(body) else np.zeros((0, len(cols)), np.float32)
+
+
+class MLP:
+    """A standardised-input perceptron: ``layers`` of (W, b), ReLU between, softmax at the end."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.mean = np.asarray(spec["mean"], dtype=np.float32)
+        self.scale = np.asarray(spec["scale"], dtype=np.float32)
+        self.layers = [(np.asarray(w, dtype=np.float32), np.asarray(b, dtype=np.float32))
+                       for w, b in spec["layers"]]
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        h = (x - self.mean) / self.scale
+        for i, (w, b) in enumerate(self.layers):
+            h = h @ w + b
+            if i < len(self.layers) - 1:
+                np.maximum(h, 0, out=h)
+        h -= h.max(axis=1, keepdims=True)
+        np.exp(h, out=h)
+        h /= h.sum(axis=1, keepdims=True)
+        return h
+
+
+class LineModel:
+    """The shipped two-stage model. ``predict(page)`` gives class probabilities per line."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.featurizer = LineFeaturizer(spec["stopwords"], spec["cjk_common"])
+        self.stage1 = MLP(spec["stage1"])
+        self.stage2 = MLP(spec["stage2"])
+        self.body_threshold = float(spec.get("body_threshold", 0.5))
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> LineModel:
+        if path is None:
+            data = (resources.files("thresher.models") / "clean_lines.json").read_bytes()
+        else:
+            data = Path(path).read_bytes()
+        return cls(orjson.loads(data))
+
+    def predict(self, page: Page) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        x1, own = self.featurizer.features(page)
+        if len(x1) == 0:
+            return np.zeros((0, 4), dtype=np.float32), own
+        p1 = self.stage1.predict_proba(x1)
+        x2 = np.hstack((x1, stage2_columns(p1)))
+        return self.stage2.predict_proba(x2), own

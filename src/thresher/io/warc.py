@@ -1,0 +1,155 @@
+"""WARC and WET (fastwarc: gzip, lz4, zstd or plain; quirks mode for old WARC/0.18 files).
+
+Documents are response, resource, revisit and conversion (WET) records; warcinfo, request and metadata
+records are not documents. HTML responses carry their payload in ``raw`` for the extract step; other
+responses (images, PDF, redirects, errors, revisits) are passed on already dropped, with a reason, so that
+they are counted and never silently skipped.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+from thresher.document import Document, Reason
+from thresher.io.shards import OnError, ReadError, Shard
+
+_DOC_TYPES = WarcRecordType.response | WarcRecordType.resource | WarcRecordType.revisit | WarcRecordType.conversion
+HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml+xhtml")
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+
+
+def _iterate(fileobj, record_types=_DOC_TYPES, parse_http: bool = True) -> ArchiveIterator:
+    return ArchiveIterator(fileobj, record_types=record_types, parse_http=parse_http, quirks_mode=True,
+                           auto_decode="transfer", fsspec_args=False)
+
+
+def decode_content(body: bytes, content_encoding: str | None) -> bytes:
+    """Undo gzip/deflate content encoding, keeping what decodes of a damaged stream.
+
+    Done here rather than by fastwarc because crawls often declare an encoding they did not apply
+    (ClueWeb does), and one such record must not cost the rest of the file.
+    """
+    encoding = (content_encoding or "").strip().lower()
+    if encoding not in ("gzip", "x-gzip", "deflate") or not body:
+        return body
+    wbits = 47 if encoding != "deflate" else 15  # 47: gzip or zlib header, auto-detected
+    out = []
+    decoder = zlib.decompressobj(wbits)
+    try:
+        for i in range(0, len(body), 1 << 16):
+            out.append(decoder.decompress(body[i:i + (1 << 16)]))
+    except zlib.error:
+        if not out:
+            return body  # not actually encoded
+    return b"".join(out)
+
+
+_FRAME_MAGIC = {".gz": _GZIP_MAGIC, ".lz4": b"\x04\x22\x4d\x18", ".zst": b"\x28\xb5\x2f\xfd"}
+
+
+def record_boundaries(path: str, shard_bytes: int) -> list[int]:
+    """Record start offsets that cut ``path`` into pieces of about ``shard_bytes`` (a fast header-only scan).
+
+    A cut is only made where a reader can start: a new compression frame (one gzip member per record, as
+    Common Crawl writes them) or a plain ``WARC/`` line. A file compressed as one stream stays one shard.
+    """
+    magic = next((m for ext, m in _FRAME_MAGIC.items() if path.endswith(ext)), b"WARC/")
+    bounds, last = [], 0
+    with open(path, "rb") as fh, open(path, "rb") as probe:
+        try:
+            for record in _iterate(fh, record_types=WarcRecordType.any_type, parse_http=False):
+                pos = record.stream_pos
+                if pos - last >= shard_bytes:
+                    probe.seek(pos)
+                    if probe.read(len(magic)) != magic:
+                        continue
+                    bounds.append(pos)
+                    last = pos
+        except OSError:
+            pass  # a damaged tail: the reader reports it with its offset
+    return bounds
+
+
+def _resync(fh, after: int, compressed: bool) -> int | None:
+    """Offset of the next plausible record start after a damaged one, or None at the end of the file."""
+    marker = _GZIP_MAGIC if compressed else b"WARC/"
+    fh.seek(after)
+    window = 1 << 20
+    base = after
+    while chunk := fh.read(window + len(marker)):
+        hit = chunk.find(marker, 1 if base == after else 0)
+        if hit >= 0:
+            return base + hit
+        base += window
+        fh.seek(base)
+    return None
+
+
+def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[Document]:
+    compressed = shard.path.endswith((".gz", ".lz4", ".zst"))
+    with open(shard.path, "rb") as fh:
+        start = shard.start
+        while start is not None and (shard.end is None or start < shard.end):
+            fh.seek(start)
+            pos = start
+            try:
+                for record in _iterate(fh):
+                    pos = record.stream_pos  # absolute: fastwarc counts from the file's start
+                    if shard.end is not None and pos >= shard.end:
+                        return
+                    yield _to_document(record, shard, pos)
+                return
+            except (OSError, ValueError, UnicodeDecodeError) as exc:
+                # Damaged record (corrupt gzip member, truncation): report it, then look for the next record.
+                on_error(ReadError(f"{shard.path}:{pos}", f"unreadable WARC record: {exc}"))
+                start = _resync(fh, pos + 1, compressed)
+
+
+def _header(record, name: str) -> str | None:
+    value = record.headers.get(name)
+    return value if value else None
+
+
+def _to_document(record, shard: Shard, pos: int) -> Document:
+    url = _header(record, "WARC-Target-URI")
+    if url:
+        url = url.strip("<> ")
+    doc_id = _header(record, "WARC-Record-ID") or f"{shard.name}:{pos}"
+    meta: dict[str, Any] = {}
+    if date := _header(record, "WARC-Date"):
+        meta["crawl_date"] = date
+    doc = Document(id=doc_id, url=url, source=f"{shard.path}:{pos}", meta=meta)
+    rtype = record.record_type
+    if rtype == WarcRecordType.conversion:  # WET: already-extracted text
+        doc.text = record.reader.read().decode("utf-8", errors="replace")
+        meta["content_type"] = "text/plain"
+        return doc
+    if rtype == WarcRecordType.revisit:
+        doc.reason = Reason("read", "revisit", _header(record, "WARC-Profile"))
+        return doc
+    if rtype == WarcRecordType.response and record.is_http:
+        status = record.http_headers.status_code
+        ctype = (record.http_content_type or _header(record, "WARC-Identified-Payload-Type") or "").lower()
+        meta["http_status"] = status
+        if record.http_charset:
+            meta["charset"] = record.http_charset.lower()
+        if last_modified := record.http_headers.get("Last-Modified"):
+            meta["last_modified"] = last_modified
+        content_encoding = record.http_headers.get("Content-Encoding")
+    else:
+        status = 200
+        ctype = (_header(record, "Content-Type") or "").split(";")[0].strip().lower()
+        content_encoding = None
+    meta["content_type"] = ctype
+    payload = decode_content(record.reader.read(), content_encoding)
+    if status != 200:
+        doc.reason = Reason("read", "http_status", status, 200)
+    elif not ctype.startswith(HTML_TYPES) and not (not ctype and payload.lstrip()[:1] == b"<"):
+        doc.reason = Reason("read", "not_html", ctype or "unknown")
+    else:
+        doc.raw = payload
+    return doc

@@ -1,0 +1,97 @@
+"""The three shapes a pipeline step can take: map, filter, global.
+
+A step is constructed from its YAML parameters (keyword arguments), then ``setup()`` runs once per worker
+process before the first document (load models there, not in ``__init__``, so steps pickle cheaply).
+
+- ``MapStep.map(doc) -> doc``: change a document (extract, clean, annotate). May drop it by setting
+  ``doc.reason`` (use ``self.reject``).
+- ``FilterStep.filter(doc) -> Reason | None``: decide only; ``None`` keeps the document.
+- ``GlobalStep``: needs every document before it decides (deduplication). The engine runs it in three
+  phases over shards: ``index`` (per shard, during the stream), ``resolve`` (partitioned reduce), and
+  ``apply`` (per shard, as a filter). See ``thresher.engines.runner``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from thresher.document import Document, Reason
+
+
+class Step:
+    """Base of every step. ``name`` is the one name used in YAML, code, stats and reasons."""
+
+    name: ClassVar[str] = "step"
+
+    def setup(self) -> None:
+        """Load models or compile patterns; called once per worker before the first document."""
+
+    def reject(self, rule: str, value: Any = None, threshold: Any = None, **extra: Any) -> Reason:
+        return Reason(step=self.name, rule=rule, value=value, threshold=threshold, **extra)
+
+    def process(self, doc: Document) -> Document:
+        raise NotImplementedError
+
+    def run(self, docs: Iterable[Document]) -> Iterator[Document]:
+        """Process a stream; dropped documents pass through untouched so the engine can route them."""
+        for doc in docs:
+            yield doc if doc.reason is not None else self.process(doc)
+
+
+class MapStep(Step):
+    def map(self, doc: Document) -> Document:
+        raise NotImplementedError
+
+    def process(self, doc: Document) -> Document:
+        return self.map(doc)
+
+
+class FilterStep(Step):
+    def filter(self, doc: Document) -> Reason | None:
+        raise NotImplementedError
+
+    def process(self, doc: Document) -> Document:
+        reason = self.filter(doc)
+        if reason is not None:
+            doc.reason = reason
+        return doc
+
+
+class GlobalStep(Step):
+    """A step that needs the whole corpus. Phases, each driven by the engine:
+
+    1. ``index(doc, shard)`` for every surviving document of every shard, then ``finish_index(shard)``:
+       write this shard's signatures under ``self.workdir`` (files, so memory stays flat).
+    2. ``resolve(partition, n_partitions)`` for each partition (parallel): read the signatures of the
+       partition, decide which ids are duplicates of which, and write the decisions to disk.
+    3. ``load(shard)`` once per shard, then ``filter(doc)`` per document: drop with a Reason that names
+       the kept document (``duplicate_of``).
+
+    ``workdir`` is set by the engine before any phase (``run_dir/state/<step>``).
+    """
+
+    n_partitions: int = 1
+    workdir: Path
+
+    def index(self, doc: Document, shard: str) -> None:
+        raise NotImplementedError
+
+    def finish_index(self, shard: str) -> None:
+        """Flush this shard's signatures; must be atomic (write to a temporary name, then rename)."""
+
+    def resolve(self, partition: int, n_partitions: int, shards: list[str]) -> None:
+        raise NotImplementedError
+
+    def load(self, shard: str) -> None:
+        """Load the decisions that concern this shard's documents before ``filter`` is called on them."""
+
+    def filter(self, doc: Document) -> Reason | None:
+        raise NotImplementedError
+
+    def process(self, doc: Document) -> Document:
+        reason = self.filter(doc)
+        if reason is not None:
+            doc.reason = reason
+        return doc
