@@ -29,15 +29,23 @@ from thresher.steps import GlobalStep, Step
 STEP_REGISTRY: dict[str, str] = {
     "extract": "thresher.extract.html:Extract",
     "exact_dedup": "thresher.dedup.exact:ExactDedup",
+    "lid": "thresher.filters.lang:LanguageID",
+    "language_filter": "thresher.filters.lang:LanguageFilter",
+    "pii": "thresher.filters.pii:PIIRedact",
+    "url_filter": "thresher.filters.url:URLFilter",
 }
 
 
 def step_class(name: str) -> type[Step]:
-    try:
-        target = STEP_REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(STEP_REGISTRY))
-        raise ValueError(f"unknown step {name!r}; known steps: {known}") from None
+    """A registered step, or a user's own step written as ``package.module:ClassName``."""
+    if ":" in name:
+        target = name
+    else:
+        try:
+            target = STEP_REGISTRY[name]
+        except KeyError:
+            known = ", ".join(sorted(STEP_REGISTRY))
+            raise ValueError(f"unknown step {name!r}; known steps: {known}") from None
     module, _, cls = target.partition(":")
     return getattr(importlib.import_module(module), cls)
 

@@ -156,23 +156,37 @@ def shingle_hashes(texts: list[str], ngram: int) -> tuple[np.ndarray, np.ndarray
     return mix64(acc), offsets, n_words
 
 
-def line_hashes(texts: list[str]) -> tuple[list[list[str]], np.ndarray, np.ndarray]:
-    """Split each text into lines and hash every line's normalised form (lowercased, outer spaces stripped).
+_SPACE_BYTE = np.zeros(256, dtype=bool)
+for _c in b" \t\r\v\f":
+    _SPACE_BYTE[_c] = True
 
-    Returns ``(lines_per_text, hashes, offsets)``: ``hashes[offsets[i]:offsets[i+1]]`` are the hashes of
-    ``lines_per_text[i]``, line for line; a line that is blank after stripping hashes to 0.
+
+def line_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Hash every line (split on ``\\n``, as ``str.split("\\n")`` does) of each text, normalised:
+    lowercased, outer ASCII whitespace stripped. A blank line hashes to 0.
+
+    Returns ``(hashes, offsets)``: ``hashes[offsets[i]:offsets[i+1]]`` are text ``i``'s lines in order.
     """
-    lines = [t.split("\n") for t in texts]
-    flat = [ln.strip().lower() for per in lines for ln in per]
-    counts = np.fromiter((len(per) for per in lines), dtype=np.int64, count=len(lines))
-    offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+    counts = np.fromiter((t.count("\n") + 1 for t in texts), dtype=np.int64, count=len(texts))
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    if not flat:
-        return lines, np.zeros(0, dtype=np.uint64), offsets
-    buf, starts = _encode_batch(flat, lower=False)
-    ends = np.empty(len(flat), dtype=np.int64)
-    ends[:-1] = starts[1:-1] - 1
-    ends[-1] = starts[-1]
-    hashes = segment_hashes(buf, starts[:-1], ends)
-    hashes[ends == starts[:-1]] = 0
-    return lines, hashes, offsets
+    if not texts:
+        return np.zeros(0, dtype=np.uint64), offsets
+    buf = np.frombuffer("\n".join(texts).lower().encode("utf-8", errors="replace"), dtype=np.uint8)
+    n = len(buf)
+    newline = np.flatnonzero(buf == 10)
+    starts = np.concatenate([[0], newline + 1]).astype(np.int64)
+    ends = np.concatenate([newline, [n]]).astype(np.int64)
+    solid = ~_SPACE_BYTE[buf] & (buf != 10)
+    pos = np.arange(n + 1, dtype=np.int64)
+    # next non-space at or after i, and last non-space at or before i (sentinels n and -1)
+    nxt = np.minimum.accumulate(np.where(np.append(solid, True), pos, n)[::-1])[::-1]
+    prv = np.maximum.accumulate(np.where(np.append(solid, False), pos, -1))
+    s2 = nxt[starts]
+    e2 = prv[np.maximum(ends - 1, 0)] + 1
+    blank = (s2 >= ends) | (ends == starts)
+    s2 = np.where(blank, starts, s2)
+    e2 = np.where(blank, starts, e2)
+    hashes = segment_hashes(buf, s2, e2)
+    hashes[blank] = 0
+    return hashes, offsets

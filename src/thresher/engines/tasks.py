@@ -112,7 +112,7 @@ def run_shard_phase(run_dir: RunDir, pipeline: Pipeline, phase: Phase, shard: Sh
     else:
         stage_shard = Shard(id=shard.id, path=str(run_dir.stage_path(phase.stage, shard.id)) + ".jsonl.zst",
                             name=shard.name, format="jsonl")
-        source = read_jsonl(stage_shard, {"own_output": True}, errors.read_error)
+        source = read_jsonl(stage_shard, {}, errors.read_error)
         steps[0].load(shard.id)
 
     writer_fmt = pipeline.writer.get("format", "jsonl.zst")

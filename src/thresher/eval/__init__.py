@@ -2,4 +2,5 @@
 
 # name -> "module:function"
 EVALUATORS: dict[str, str] = {
+    "lid": "thresher.eval.lid:cli",
 }

@@ -26,19 +26,23 @@ from functools import cached_property
 
 import numpy as np
 
-from thresher.document import Document
+from thresher.document import Document, Reason
+from thresher.steps import Step
 
 # Characters that make a token a "symbol word" when it has nothing else (Gopher's word count ignores those).
 # The set follows datatrove's PUNCTUATION_SET semantics: ASCII punctuation, common CJK/typographic marks,
 # C0/C1 control characters except \t and \n, plus the Unicode sentence terminators below.
-_PUNCT_EXTRA = ("—”％１〈、━【「」，】；“《„’∶´．（–？！：～«〉》）。…►»"
-                # Unicode sentence-terminal marks (Sentence_Terminal property), which datatrove adds too
-                "᪩⁈𑩂꩞𑅃﹗𑂾\u1b7d፧𑅂꡶꘎⁉࠾᪨𑊩𑱂᱿𖩮᥅\U00011f43\U00011f44﹒𑈹𑈸።܂؞꛳\U00010f88𑗍𐩖𑙂\u061d꩟᠉"
-                "\u1b7e𑗗᰼𑻸؟𑪜꧉𑗉𐽙𖫵𖬷܀꓿᜵𑗏𑁇𑗓𑥄៖𑥆𑗑𑗒꯫۔𐩗\U00010f86꡷\u2e54｡៕߹⸮𑇅࠹𛲟꫰꤯𐽗᭞𑜼፨𑃁꣏𑇟𖬸𑪛"
-                "𑜾࠷𝪈𑃀𑗃։꣎॥𑗖᭛᠃၊𖺘⁇𑗌𑑋𖭄᭟𑅁𑙁⸼꩝𑗋꧈꫱𑜽𐽖𑂿᙮។꛷\U00010f89៚᥄𑗕𑗎᪪᭚࠽𑇞𑗊𐽘\u2e53𑗔𖩯𑇍𑻷𐽕𑩃।"
-                "𑗂𑇆𑁈။᱾𑱁꘏܁᜶‼𑈻‽᪫﹖𑑌𑈼\U00010f87𑗐៙᰻")
+_PUNCT_EXTRA = "—”％１〈、━【「」，】；“《„’∶´．（–？！：～«〉》）。…►»"
+# Unicode sentence-terminal marks (Sentence_Terminal property): a line ending in one "ends a sentence"
+# for FineWeb's punctuation rule; datatrove adds them to the punctuation set too.
+TERMINAL_PUNCTUATION = frozenset(
+    "᪩⁈𑩂꩞𑅃﹗𑂾\u1b7d፧𑅂꡶꘎⁉࠾᪨𑊩𑱂᱿𖩮᥅\U00011f43\U00011f44﹒𑈹𑈸።܂؞꛳\U00010f88𑗍𐩖𑙂\u061d꩟᠉"
+    "\u1b7e𑗗᰼𑻸؟𑪜꧉𑗉𐽙𖫵𖬷܀꓿᜵𑗏𑁇𑗓𑥄៖𑥆𑗑𑗒꯫۔𐩗\U00010f86꡷\u2e54｡៕߹⸮𑇅࠹𛲟꫰꤯𐽗᭞𑜼፨𑃁꣏𑇟𖬸𑪛"
+    "𑜾࠷𝪈𑃀𑗃։꣎॥𑗖᭛᠃၊𖺘⁇𑗌𑑋𖭄᭟𑅁𑙁⸼꩝𑗋꧈꫱𑜽𐽖𑂿᙮។꛷\U00010f89៚᥄𑗕𑗎᪪᭚࠽𑇞𑗊𐽘\u2e53𑗔𖩯𑇍𑻷𐽕𑩃।"
+    "𑗂𑇆𑁈။᱾𑱁꘏܁᜶‼𑈻‽᪫﹖𑑌𑈼\U00010f87𑗐៙᰻"
+    "!.?？！．。｡")
 _CONTROL = "".join(chr(c) for c in [*range(0, 9), *range(11, 32), *range(127, 160)])
-PUNCTUATION_CHARS = frozenset(r"""!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~""" + _PUNCT_EXTRA + _CONTROL)
+PUNCTUATION_CHARS = frozenset(r"""!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~""" + _PUNCT_EXTRA + _CONTROL) | TERMINAL_PUNCTUATION
 # A token is a real word when it has one character outside that set.
 _NON_PUNCT = re.compile("[^" + re.escape("".join(sorted(PUNCTUATION_CHARS))) + "]")
 _HAS_ALPHA = re.compile(r"[^\W\d_]")  # str.isalpha() for one character, as a regex class
@@ -48,7 +52,7 @@ _APOS = "'’"
 # characters), so findall stays linear in the text length.
 _TOKEN = re.compile(
     r"(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]}]"  # URL, trailing punctuation left out
-    r"|[\w.+-]+@\w[\w-]*(?:\.\w[\w-]*)+"                      # e-mail address
+    r"|[\w.+-]{1,64}@\w[\w-]*(?:\.\w[\w-]*)+"                 # e-mail (bounded local part: linear)
     r"|\w+(?=n[" + _APOS + r"]t\b)"                           # do|n't, is|n't
     r"|n[" + _APOS + r"]t\b"
     r"|(?<=\w)[" + _APOS + r"](?:[sdm]|ll|re|ve)\b"           # clitics: 's 'd 'm 'll 're 've
@@ -213,3 +217,15 @@ def text_stats(doc: Document | str) -> TextStats:
 def ratio(num: float, den: float) -> float:
     """num / den, with 0 for an empty denominator (empty texts get figures, not exceptions)."""
     return num / den if den else 0.0
+
+
+def first_broken(step: Step, checks: list[tuple[str, float, float | None, bool]]) -> Reason | None:
+    """The Reason for the first check that is on (threshold not None/0) and broken, else None.
+
+    ``checks`` are ``(rule, value, threshold, broken)``; a threshold of None or 0 turns the rule off, as in
+    datatrove, while its signal is still recorded.
+    """
+    for rule, value, threshold, broken in checks:
+        if threshold and broken:
+            return step.reject(rule, value, threshold)
+    return None

@@ -12,44 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from thresher.document import Document, Reason
+from thresher.io.http import media_type, parse_response
 from thresher.io.jsonl import open_bytes
 from thresher.io.shards import OnError, ReadError, Shard
-from thresher.io.warc import HTML_TYPES, decode_content
+from thresher.io.warc import HTML_TYPES
 
-_STATUS = re.compile(rb"^HTTP/\d(?:\.\d)?\s+(\d{3})")
 # URL (may hold spaces) IP DATE CONTENT-TYPE LENGTH; anchored on the right, where the fields are fixed.
 _HEADER_LINE = re.compile(rb"^(\S.*) (\S+) (\d{14})\d* (\S*) (-?\d+)\r?\n?$")
-
-
-def _dechunk(body: bytes) -> bytes:
-    out, pos = bytearray(), 0
-    while True:
-        eol = body.find(b"\r\n", pos)
-        if eol < 0:
-            return bytes(out) + body[pos:]
-        size = int(body[pos:eol].split(b";")[0].strip() or b"0", 16)
-        if size == 0:
-            return bytes(out)
-        out += body[eol + 2: eol + 2 + size]
-        pos = eol + 2 + size + 2
-
-
-def _http(block: bytes) -> tuple[int, dict[str, str], bytes]:
-    sep = block.find(b"\r\n\r\n")
-    head, body = (block[:sep], block[sep + 4:]) if sep >= 0 else block.split(b"\n\n", 1) if b"\n\n" in block else (block, b"")
-    lines = head.replace(b"\r\n", b"\n").split(b"\n")
-    match = _STATUS.match(lines[0])
-    status = int(match.group(1)) if match else 200
-    headers = {}
-    for line in lines[1:]:
-        key, _, value = line.partition(b":")
-        headers[key.strip().decode("latin-1").lower()] = value.strip().decode("latin-1")
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        try:
-            body = _dechunk(body)
-        except ValueError:
-            pass  # many crawlers stored the body already de-chunked but kept the header
-    return status, headers, decode_content(body, headers.get("content-encoding"))
 
 
 def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[Document]:
@@ -85,12 +54,14 @@ def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[D
 def _to_document(shard: Shard, pos: int, url: str, date: str, block: bytes, on_error: OnError) -> Document:
     doc = Document(id=f"{shard.name}:{pos}", url=url, source=f"{shard.path}:{pos}", meta={"crawl_date": date})
     try:
-        status, headers, body = _http(block)
+        status, headers, body = parse_response(block)
     except (ValueError, zlib.error) as exc:
         doc.reason = Reason("read", "bad_http_payload", str(exc)[:200])
         return doc
-    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+    ctype, charset = media_type(headers)
     doc.meta.update(http_status=status, content_type=ctype)
+    if charset:
+        doc.meta["charset"] = charset
     if status != 200:
         doc.reason = Reason("read", "http_status", status, 200)
     elif not ctype.startswith(HTML_TYPES):

@@ -8,13 +8,13 @@ they are counted and never silently skipped.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from thresher.document import Document, Reason
+from thresher.io.http import media_type, parse_response
 from thresher.io.shards import OnError, ReadError, Shard
 
 _DOC_TYPES = WarcRecordType.response | WarcRecordType.resource | WarcRecordType.revisit | WarcRecordType.conversion
@@ -22,30 +22,11 @@ HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml+xhtml")
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 
 
-def _iterate(fileobj, record_types=_DOC_TYPES, parse_http: bool = True) -> ArchiveIterator:
-    return ArchiveIterator(fileobj, record_types=record_types, parse_http=parse_http, quirks_mode=True,
-                           auto_decode="transfer", fsspec_args=False)
-
-
-def decode_content(body: bytes, content_encoding: str | None) -> bytes:
-    """Undo gzip/deflate content encoding, keeping what decodes of a damaged stream.
-
-    Done here rather than by fastwarc because crawls often declare an encoding they did not apply
-    (ClueWeb does), and one such record must not cost the rest of the file.
-    """
-    encoding = (content_encoding or "").strip().lower()
-    if encoding not in ("gzip", "x-gzip", "deflate") or not body:
-        return body
-    wbits = 47 if encoding != "deflate" else 15  # 47: gzip or zlib header, auto-detected
-    out = []
-    decoder = zlib.decompressobj(wbits)
-    try:
-        for i in range(0, len(body), 1 << 16):
-            out.append(decoder.decompress(body[i:i + (1 << 16)]))
-    except zlib.error:
-        if not out:
-            return body  # not actually encoded
-    return b"".join(out)
+def _iterate(fileobj, record_types=_DOC_TYPES) -> ArchiveIterator:
+    # HTTP is parsed by thresher.io.http rather than fastwarc: the raw block's length tells a truncated
+    # record (quirks mode would pass it silently), and the decoding tolerates crawlers' false headers.
+    return ArchiveIterator(fileobj, record_types=record_types, parse_http=False, quirks_mode=True,
+                           auto_decode="none", fsspec_args=False)
 
 
 _FRAME_MAGIC = {".gz": _GZIP_MAGIC, ".lz4": b"\x04\x22\x4d\x18", ".zst": b"\x28\xb5\x2f\xfd"}
@@ -61,7 +42,7 @@ def record_boundaries(path: str, shard_bytes: int) -> list[int]:
     bounds, last = [], 0
     with open(path, "rb") as fh, open(path, "rb") as probe:
         try:
-            for record in _iterate(fh, record_types=WarcRecordType.any_type, parse_http=False):
+            for record in _iterate(fh, record_types=WarcRecordType.any_type):
                 pos = record.stream_pos
                 if pos - last >= shard_bytes:
                     probe.seek(pos)
@@ -92,21 +73,31 @@ def _resync(fh, after: int, compressed: bool) -> int | None:
 def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[Document]:
     compressed = shard.path.endswith((".gz", ".lz4", ".zst"))
     with open(shard.path, "rb") as fh:
-        start = shard.start
+        start: int | None = shard.start
         while start is not None and (shard.end is None or start < shard.end):
             fh.seek(start)
-            pos = start
+            last_ok = None   # offset of the last record yielded in this attempt
+            failing = None   # offset of the record being converted, if it fails there
             try:
                 for record in _iterate(fh):
                     pos = record.stream_pos  # absolute: fastwarc counts from the file's start
                     if shard.end is not None and pos >= shard.end:
                         return
-                    yield _to_document(record, shard, pos)
+                    failing = pos
+                    doc = _to_document(record, shard, pos)
+                    failing = None
+                    yield doc
+                    last_ok = pos
                 return
             except (OSError, ValueError, UnicodeDecodeError) as exc:
-                # Damaged record (corrupt gzip member, truncation): report it, then look for the next record.
-                on_error(ReadError(f"{shard.path}:{pos}", f"unreadable WARC record: {exc}"))
-                start = _resync(fh, pos + 1, compressed)
+                # A damaged record (corrupt gzip member, truncation). Report it once, at its own offset,
+                # then carry on from the next record start after it.
+                if failing is None and last_ok is not None:
+                    start = _resync(fh, last_ok + 1, compressed)  # the bad record lies after last_ok
+                    continue
+                bad = failing if failing is not None else start
+                on_error(ReadError(f"{shard.path}:{bad}", f"unreadable WARC record: {exc}"))
+                start = _resync(fh, bad + 1, compressed)
 
 
 def _header(record, name: str) -> str | None:
@@ -124,28 +115,30 @@ def _to_document(record, shard: Shard, pos: int) -> Document:
         meta["crawl_date"] = date
     doc = Document(id=doc_id, url=url, source=f"{shard.path}:{pos}", meta=meta)
     rtype = record.record_type
-    if rtype == WarcRecordType.conversion:  # WET: already-extracted text
-        doc.text = record.reader.read().decode("utf-8", errors="replace")
-        meta["content_type"] = "text/plain"
-        return doc
     if rtype == WarcRecordType.revisit:
         doc.reason = Reason("read", "revisit", _header(record, "WARC-Profile"))
         return doc
-    if rtype == WarcRecordType.response and record.is_http:
-        status = record.http_headers.status_code
-        ctype = (record.http_content_type or _header(record, "WARC-Identified-Payload-Type") or "").lower()
+    block = record.reader.read()
+    if len(block) < record.content_length:
+        raise ValueError(f"truncated record: {len(block)} of {record.content_length} bytes")
+    if rtype == WarcRecordType.conversion:  # WET: already-extracted text
+        doc.text = block.decode("utf-8", errors="replace")
+        meta["content_type"] = "text/plain"
+        return doc
+    warc_type = (_header(record, "Content-Type") or "").lower()
+    if rtype == WarcRecordType.response and warc_type.startswith("application/http"):
+        status, headers, payload = parse_response(block)
+        ctype, charset = media_type(headers)
+        ctype = ctype or (_header(record, "WARC-Identified-Payload-Type") or "").lower()
         meta["http_status"] = status
-        if record.http_charset:
-            meta["charset"] = record.http_charset.lower()
-        if last_modified := record.http_headers.get("Last-Modified"):
-            meta["last_modified"] = last_modified
-        content_encoding = record.http_headers.get("Content-Encoding")
+        if charset:
+            meta["charset"] = charset
+        if "last-modified" in headers:
+            meta["last_modified"] = headers["last-modified"]
     else:
-        status = 200
-        ctype = (_header(record, "Content-Type") or "").split(";")[0].strip().lower()
-        content_encoding = None
+        status, payload = 200, block
+        ctype = warc_type.split(";")[0].strip()
     meta["content_type"] = ctype
-    payload = decode_content(record.reader.read(), content_encoding)
     if status != 200:
         doc.reason = Reason("read", "http_status", status, 200)
     elif not ctype.startswith(HTML_TYPES) and not (not ctype and payload.lstrip()[:1] == b"<"):

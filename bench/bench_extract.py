@@ -1,0 +1,219 @@
+"""Extraction benchmark: thresher's extraction-only pipeline vs datatrove's, same WARC, one run.
+
+    python bench/bench_extract.py --data ../shared/data --datatrove-python /work/dt-venv/bin/python \
+        --out bench/out/extract [--rounds 2] [--limit N]
+
+Packs the WCXB dev pages into one WARC (bench/pack_warc.py), then, in rounds whose order alternates
+to spread machine noise over both sides, runs each of these in its own subprocess with one worker:
+
+- ``thresher``: ``thresher run WARC -o RUN --preset extract --workers 1`` (read -> resiliparse
+  main-content extraction -> jsonl.zst);
+- ``thresher-trafilatura``: the same with ``extract: {backend: trafilatura}`` (only when trafilatura
+  is importable in thresher's Python; ``--no-trafilatura`` skips it);
+- ``datatrove``: WarcReader -> Trafilatura -> JsonlWriter on a LocalPipelineExecutor, one task, one
+  worker, the Trafilatura step's defaults (timeout 1 s, favour_precision) unless ``--dt-timeout``.
+
+Each run is measured by bench/common.py (wall, CPU of the whole process tree, peak RSS). pages/s are
+input pages (WARC response records) over wall time, and over CPU time (= per core). Output:
+a markdown table on stdout, ``OUT/results.json`` and ``OUT/results.md``.
+
+The datatrove side runs this same file under the datatrove venv's Python (``--datatrove-worker``);
+the file only imports the standard library at module level so that works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import fmt_table, run_measured  # noqa: E402
+
+_TRAFILATURA_CONFIG = """\
+name: extract-trafilatura
+description: extraction only, trafilatura backend (bench/bench_extract.py)
+steps:
+  - extract: {backend: trafilatura}
+writer: {format: jsonl.zst}
+"""
+
+
+def datatrove_worker(warc: Path, out: Path, timeout: float) -> int:
+    """Body of the datatrove subprocess (runs under the datatrove venv)."""
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.extractors import Trafilatura
+    from datatrove.pipeline.readers import WarcReader
+    from datatrove.pipeline.writers import JsonlWriter
+
+    LocalPipelineExecutor(
+        pipeline=[
+            WarcReader(str(warc.parent), glob_pattern=warc.name),
+            Trafilatura(timeout=timeout),
+            JsonlWriter(str(out / "output")),
+        ],
+        tasks=1,
+        workers=1,
+        logging_dir=str(out / "logs"),
+    ).run()
+    return 0
+
+
+def count_datatrove(out: Path) -> dict:
+    docs = with_text = chars = 0
+    for f in sorted((out / "output").glob("*.jsonl.gz")):
+        with gzip.open(f, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                text = json.loads(line).get("text") or ""
+                docs += 1
+                with_text += bool(text.strip())
+                chars += len(text)
+    extra = {}
+    stats_file = out / "logs" / "stats.json"
+    if stats_file.exists():
+        for block in json.loads(stats_file.read_text()):
+            if "Trafilatura" in block.get("name", ""):
+                s = block.get("stats", {})
+                extra = {k: s[k] if isinstance(s[k], int) else s[k].get("total") for k in s if k != "doc_len"}
+    return {"docs_out": docs, "pages_with_text": with_text, "chars_out": chars, "tool_stats": extra}
+
+
+def count_thresher(run_dir: Path) -> dict:
+    import zstandard
+
+    docs = with_text = chars = 0
+    for f in sorted((run_dir / "kept").glob("*.jsonl.zst")):
+        with zstandard.open(f, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                text = json.loads(line).get("text") or ""
+                docs += 1
+                with_text += bool(text.strip())
+                chars += len(text)
+    extra = {}
+    summary = run_dir / "stats" / "summary.json"
+    if summary.exists():
+        s = json.loads(summary.read_text())
+        extra = {k: s.get(k) for k in ("read", "kept", "rejected", "errors", "reasons", "reconciled")}
+    return {"docs_out": docs, "pages_with_text": with_text, "chars_out": chars, "tool_stats": extra}
+
+
+def has_trafilatura(python: str) -> bool:
+    return subprocess.run([python, "-c", "import trafilatura"], capture_output=True).returncode == 0
+
+
+def summarise(name: str, runs: list[dict], pages: int) -> dict:
+    ok = [r for r in runs if r["returncode"] == 0]
+    if not ok:
+        return {"name": name, "ok_runs": 0}
+    wall = statistics.mean(r["wall_s"] for r in ok)
+    cpu = statistics.mean(r["cpu_s"] for r in ok)
+    return {
+        "name": name,
+        "ok_runs": len(ok),
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "pages_per_s_wall": pages / wall,
+        "pages_per_cpu_s": pages / cpu,
+        "pages_per_s_wall_best": max(pages / r["wall_s"] for r in ok),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in ok),
+        "peak_tree_mb": max(r["peak_tree_mb"] for r in ok),
+        "pages_with_text": ok[-1]["pages_with_text"],
+        "chars_out": ok[-1]["chars_out"],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--datatrove-python", default="/work/dt-venv/bin/python")
+    ap.add_argument("--thresher-python", default=sys.executable, help="Python with thresher installed")
+    ap.add_argument("--out", type=Path, default=Path("bench/out/extract"))
+    ap.add_argument("--work", type=Path, default=Path("/tmp/bench/extract"), help="scratch: WARC, run dirs")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--limit", type=int, default=None, help="only the first N pages")
+    ap.add_argument("--dt-timeout", type=float, default=1.0, help="datatrove Trafilatura per-page timeout (s)")
+    ap.add_argument("--no-trafilatura", action="store_true", help="skip thresher's trafilatura backend")
+    ap.add_argument("--timeout-s", type=float, default=1800, help="kill a run after this long")
+    ap.add_argument("--datatrove-worker", nargs=3, metavar=("WARC", "OUT", "TIMEOUT"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.datatrove_worker:
+        warc, out, timeout = args.datatrove_worker
+        return datatrove_worker(Path(warc), Path(out), float(timeout))
+
+    from pack_warc import pack
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    warc = args.work / "warc" / "wcxb-dev.warc.gz"
+    pages = pack(args.data, warc, args.limit)
+    print(f"packed {pages} pages into {warc} ({warc.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+    traf_config = args.work / "extract-trafilatura.yaml"
+    traf_config.write_text(_TRAFILATURA_CONFIG)
+
+    thr = [args.thresher_python, "-m", "thresher", "run", str(warc), "--workers", "1", "-q"]
+    tools: dict[str, tuple] = {
+        "thresher": (lambda d: thr + ["-o", str(d), "--preset", "extract"], count_thresher),
+        "datatrove": (
+            lambda d: [args.datatrove_python, str(Path(__file__).resolve()), "--datatrove-worker",
+                       str(warc), str(d), str(args.dt_timeout)],
+            count_datatrove,
+        ),
+    }
+    if not args.no_trafilatura and has_trafilatura(args.thresher_python):
+        tools["thresher-trafilatura"] = (lambda d: thr + ["-o", str(d), "--config", str(traf_config)],
+                                         count_thresher)
+
+    runs: dict[str, list[dict]] = {name: [] for name in tools}
+    names = list(tools)
+    for rnd in range(args.rounds):
+        # Alternate the order so that neither side always runs first (cache warmth, neighbours' load).
+        for name in names if rnd % 2 == 0 else names[::-1]:
+            make_cmd, count = tools[name]
+            run_dir = args.work / f"{name}-r{rnd}"
+            shutil.rmtree(run_dir, ignore_errors=True)
+            log = args.work / f"{name}-r{rnd}.log"
+            m = run_measured(make_cmd(run_dir), log_path=log, timeout_s=args.timeout_s)
+            rec = {"round": rnd, **m.as_dict(), **count(run_dir)}
+            runs[name].append(rec)
+            print(f"round {rnd} {name}: rc={m.returncode} wall={m.wall_s:.1f}s cpu={m.cpu_s:.1f}s "
+                  f"pages/s={pages / m.wall_s:.1f} rss={m.peak_rss_mb:.0f}MB text={rec['pages_with_text']}",
+                  file=sys.stderr)
+            if m.returncode != 0:
+                print(f"  failed, see {log}", file=sys.stderr)
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+    summary = {name: summarise(name, rs, pages) for name, rs in runs.items()}
+    dt = summary["datatrove"]
+    header = ["tool", "pages/s (wall, 1 worker)", "pages/CPU-s", "x datatrove (wall)", "x datatrove (CPU)",
+              "peak RSS MB", "peak tree PSS MB", "pages with text"]
+    rows = []
+    for s in summary.values():
+        if not s.get("ok_runs"):
+            rows.append([s["name"], "failed", "", "", "", "", "", ""])
+            continue
+        ratio_w = s["pages_per_s_wall"] / dt["pages_per_s_wall"] if dt.get("ok_runs") else float("nan")
+        ratio_c = s["pages_per_cpu_s"] / dt["pages_per_cpu_s"] if dt.get("ok_runs") else float("nan")
+        rows.append([s["name"], s["pages_per_s_wall"], s["pages_per_cpu_s"], ratio_w, ratio_c,
+                     s["peak_rss_mb"], s["peak_tree_mb"], f"{s['pages_with_text']}/{pages}"])
+    table = fmt_table(header, rows)
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    md = (f"Extraction benchmark, {pages} WCXB dev pages in one WARC, {args.rounds} interleaved rounds "
+          f"(means), {when}, {platform.processor() or platform.machine()}, shared machine.\n\n{table}\n")
+    print(md)
+    (args.out / "results.md").write_text(md)
+    (args.out / "results.json").write_text(json.dumps(
+        {"pages": pages, "rounds": args.rounds, "when": when, "dt_timeout": args.dt_timeout,
+         "summary": summary, "runs": runs}, indent=2))
+    return 0 if all(s.get("ok_runs") for s in summary.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

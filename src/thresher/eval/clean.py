@@ -1,0 +1,207 @@
+"""``thresher eval clean --data DIR``: the clean step against line-rule baselines on WCXB page text.
+
+Each WCXB dev page is turned into page text with all its boilerplate (resiliparse, whole page, one block
+per line) and its lines are labelled by alignment with the gold main content (see ``train_clean``). The
+line model is then trained and tested with k-fold cross-validation grouped by domain (no domain in both a
+training and a test fold), and every method is scored on the same pages in the same run:
+
+- line-level precision/recall/F1 of "body" against the aligned labels;
+- WCXB word-F1 of the cleaned text against the gold ``main_content`` (lower-cased ``\\w+`` tokens, bag of
+  words F1 per page, empty prediction scores 0, mean over pages), overall and per page type.
+
+Baselines, applied line by line to the same text: keep-all; C4's line rules; RefinedWeb/DCLM's line
+rules; jusText with each line a paragraph (stoplist chosen by pycld2's language, English if it has none);
+and "oracle", the aligned labels themselves (the ceiling of any line selection).
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import re
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from thresher.extract.train_clean import BODY, domain_folds, load_wcxb
+
+TOKEN_RE = re.compile(r"\w+")
+
+
+def word_f1(pred: str, gold: str) -> float:
+    """WCXB word-F1: bag of lower-cased ``\\w+`` tokens, overlap by min counts."""
+    p = Counter(TOKEN_RE.findall(pred.lower()))
+    g = Counter(TOKEN_RE.findall(gold.lower()))
+    overlap = sum((p & g).values())
+    if not overlap:
+        return 0.0
+    precision = overlap / sum(p.values())
+    recall = overlap / sum(g.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+# --------------------------------------------------------------------------- baselines (line masks)
+C4_POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies",
+             "use cookies")
+C4_TERMINAL = (".", "!", "?", '"', "”")
+
+
+def c4_lines(lines: list[str]) -> np.ndarray:
+    """C4 line rules: keep lines ending in terminal punctuation, of 3+ words, without 'javascript' or
+    cookie/policy phrases (the page-level rules are left out: here we compare line selection)."""
+    keep = []
+    for line in lines:
+        s = line.strip()
+        low = s.lower()
+        keep.append(s.endswith(C4_TERMINAL) and len(s.split()) >= 3 and "javascript" not in low
+                    and not any(p in low for p in C4_POLICY))
+    return np.array(keep, dtype=bool)
+
+
+RW_COUNTER = re.compile(r"^\W*\d[\d,.]*\s*[kKmM]?\s*(?:likes?|shares?|comments?|retweets?|reads?|views?|"
+                        r"followers?|points?|votes?|replies|reply)\W*$", re.I)
+RW_NAV = ("sign in", "sign up", "log in", "login", "read more", "click here", "items in cart", "skip to",
+          "share this", "all rights reserved")
+
+
+def refinedweb_lines(lines: list[str]) -> np.ndarray:
+    """RefinedWeb/DCLM line corrections: drop lines mostly upper-case, only digits, social counters,
+    one-word lines, and short navigation/call-to-action lines."""
+    keep = []
+    for line in lines:
+        s = line.strip()
+        letters = [c for c in s if c.isalpha()]
+        upper = sum(c.isupper() for c in letters) / max(len(letters), 1)
+        words = s.split()
+        numeric = sum(c.isdigit() for c in s) / max(len(s.replace(" ", "")), 1)
+        nav = len(words) <= 10 and any(p in s.lower() for p in RW_NAV)
+        keep.append(upper <= 0.5 and numeric < 0.999 and not RW_COUNTER.match(s) and len(words) >= 2
+                    and not nav)
+    return np.array(keep, dtype=bool)
+
+
+def justext_lines(lines: list[str]) -> np.ndarray:
+    """jusText with every line a paragraph; the stoplist of the page's language when jusText has one."""
+    import justext
+    import pycld2
+
+    text = "\n".join(lines)
+    lang = "English"
+    try:
+        reliable, _, details = pycld2.detect(re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", text))
+        name = details[0][0].capitalize()
+        if reliable and name in justext.get_stoplists():
+            lang = name
+    except pycld2.error:
+        pass
+    doc = "<html><body>" + "".join(f"<p>{html.escape(s)}</p>" for s in lines) + "</body></html>"
+    paragraphs = justext.justext(doc.encode("utf-8"), justext.get_stoplist(lang), encoding="utf-8")
+    good = [not p.is_boilerplate for p in paragraphs]
+    if len(good) != len(lines):  # jusText dropped an empty paragraph: match by text instead
+        kept = Counter(p.text.strip() for p in paragraphs if not p.is_boilerplate)
+        good = []
+        for s in lines:
+            k = " ".join(s.split())
+            good.append(kept[k] > 0)
+            if kept[k]:
+                kept[k] -= 1
+    return np.array(good, dtype=bool)
+
+
+# --------------------------------------------------------------------------- evaluation
+def cross_validate(pages: list[dict[str, Any]], data_dir: Path, folds: int, hidden: int,
+                   only_folds: int | None = None) -> list[np.ndarray]:
+    """Body masks of the clean step for every page, each from a model that never saw the page's domain."""
+    from thresher.extract.clean import Cleaner
+    from thresher.extract.lines import LineFeaturizer, LineModel, Page
+    from thresher.extract.train_clean import build_model_from, derive_stopwords, page_features
+
+    stopwords, cjk = derive_stopwords(data_dir)
+    feats = page_features(LineFeaturizer(stopwords, cjk), pages)
+    fold_of = domain_folds(pages, folds)
+    masks: list[np.ndarray] = [np.zeros(0, dtype=bool)] * len(pages)
+    for k in range(folds if only_folds is None else only_folds):
+        t0 = time.time()
+        tr = [i for i in range(len(pages)) if fold_of[i] != k]
+        spec = build_model_from([pages[i] for i in tr], [feats[i] for i in tr], stopwords, cjk, hidden)
+        cleaner = Cleaner(LineModel(spec))
+        for i in np.flatnonzero(fold_of == k):
+            masks[i] = cleaner.label(Page(pages[i]["lines"], pages[i]["index"])).body_mask
+        print(f"fold {k}: trained on {len(tr)} pages in {time.time() - t0:.0f}s", file=sys.stderr)
+    return masks
+
+
+def score(name: str, pages: list[dict[str, Any]], masks: list[np.ndarray], rows: list[dict[str, Any]],
+          by_type: dict[str, dict[str, float]]) -> None:
+    tp = fp = fn = 0
+    f1s = []
+    per_type: dict[str, list[float]] = defaultdict(list)
+    for page, mask in zip(pages, masks):
+        gold = page["labels"] == BODY
+        tp += int((mask & gold).sum())
+        fp += int((mask & ~gold).sum())
+        fn += int((~mask & gold).sum())
+        text = "\n".join(s for s, m in zip(page["lines"], mask) if m)
+        f = word_f1(text, page["gold"]["main_content"] or "")
+        f1s.append(f)
+        per_type[page["page_type"]].append(f)
+    p = tp / max(tp + fp, 1)
+    r = tp / max(tp + fn, 1)
+    rows.append({"method": name, "line_P": p, "line_R": r, "line_F1": 2 * p * r / max(p + r, 1e-9),
+                 "word_F1": float(np.mean(f1s))})
+    by_type[name] = {t: float(np.mean(v)) for t, v in sorted(per_type.items())}
+
+
+def cli(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="thresher eval clean", description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--only-folds", type=int, default=None, help="run only the first N folds (quick look)")
+    ap.add_argument("--hidden", type=int, default=32)
+    ap.add_argument("--cache", type=Path, default=None, help="pickle of the derived line data set")
+    ap.add_argument("--no-justext", action="store_true")
+    ap.add_argument("--limit", type=int, default=None, help="only the first N pages")
+    args = ap.parse_args(argv)
+
+    pages = load_wcxb(args.data, args.cache)[: args.limit]
+    model_masks = cross_validate(pages, args.data, args.folds, args.hidden, args.only_folds)
+    if args.only_folds is not None:  # score only pages that were in a test fold
+        keep = [i for i, m in enumerate(model_masks) if len(m) == len(pages[i]["lines"])]
+        pages = [pages[i] for i in keep]
+        model_masks = [model_masks[i] for i in keep]
+    methods: list[tuple[str, list[np.ndarray]]] = [
+        ("keep-all", [np.ones(len(p["lines"]), dtype=bool) for p in pages]),
+        ("C4 line rules", [c4_lines(p["lines"]) for p in pages]),
+        ("RefinedWeb/DCLM line rules", [refinedweb_lines(p["lines"]) for p in pages]),
+    ]
+    if not args.no_justext:
+        methods.append(("jusText (line = paragraph)", [justext_lines(p["lines"]) for p in pages]))
+    methods += [("thresher clean (CV by domain)", model_masks),
+                ("oracle (aligned labels)", [p["labels"] == BODY for p in pages])]
+    rows: list[dict[str, Any]] = []
+    by_type: dict[str, dict[str, float]] = {}
+    for name, masks in methods:
+        score(name, pages, masks, rows, by_type)
+    n_domains = len({p["domain"] for p in pages})
+    print(f"WCXB dev as page text: {len(pages)} pages, {n_domains} domains, "
+          f"{sum(len(p['lines']) for p in pages)} lines, {args.folds}-fold CV grouped by domain\n")
+    print(f"| {'method':<30} | line P | line R | line F1 | word-F1 |")
+    print(f"|{'-' * 32}|--------|--------|---------|---------|")
+    for r in rows:
+        print(f"| {r['method']:<30} | {r['line_P']:.3f}  | {r['line_R']:.3f}  | {r['line_F1']:.3f}   "
+              f"| {r['word_F1']:.3f}   |")
+    types = sorted({t for v in by_type.values() for t in v})
+    print("\nword-F1 by page type:\n")
+    print("| method | " + " | ".join(types) + " |")
+    print("|---" * (len(types) + 1) + "|")
+    for name, v in by_type.items():
+        print(f"| {name} | " + " | ".join(f"{v.get(t, 0):.3f}" for t in types) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli(sys.argv[1:]))

@@ -1,0 +1,76 @@
+"""HTTP responses as stored in crawl archives: status, headers, body (de-chunked, content-decoded).
+
+Shared by the WARC and ARC readers. Tolerant on purpose: crawlers often kept a ``Transfer-Encoding`` or
+``Content-Encoding`` header for a body they had already decoded, and one such record must not cost the
+rest of a file.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+_STATUS = re.compile(rb"^HTTP/\d(?:\.\d)?\s+(\d{3})")
+
+
+def decode_content(body: bytes, content_encoding: str | None) -> bytes:
+    """Undo gzip/deflate content encoding, keeping what decodes of a damaged stream."""
+    encoding = (content_encoding or "").strip().lower()
+    if encoding not in ("gzip", "x-gzip", "deflate") or not body:
+        return body
+    wbits = 47 if encoding != "deflate" else 15  # 47: gzip or zlib header, auto-detected
+    out = []
+    decoder = zlib.decompressobj(wbits)
+    try:
+        for i in range(0, len(body), 1 << 16):
+            out.append(decoder.decompress(body[i:i + (1 << 16)]))
+    except zlib.error:
+        if not out:
+            return body  # not actually encoded
+    return b"".join(out)
+
+
+def dechunk(body: bytes) -> bytes:
+    """Undo chunked transfer encoding; raises ValueError if the body is not chunked after all."""
+    out, pos = bytearray(), 0
+    while True:
+        eol = body.find(b"\r\n", pos)
+        if eol < 0:
+            return bytes(out) + body[pos:]
+        size = int(body[pos:eol].split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            return bytes(out)
+        out += body[eol + 2: eol + 2 + size]
+        pos = eol + 2 + size + 2
+
+
+def parse_response(block: bytes) -> tuple[int, dict[str, str], bytes]:
+    """(status, lower-cased headers, decoded body) of a stored HTTP response."""
+    sep = block.find(b"\r\n\r\n")
+    if sep >= 0:
+        head, body = block[:sep], block[sep + 4:]
+    elif b"\n\n" in block:
+        head, body = block.split(b"\n\n", 1)
+    else:
+        head, body = block, b""
+    lines = head.replace(b"\r\n", b"\n").split(b"\n")
+    match = _STATUS.match(lines[0])
+    status = int(match.group(1)) if match else 200
+    headers = {}
+    for line in lines[1:]:
+        key, _, value = line.partition(b":")
+        headers[key.strip().decode("latin-1").lower()] = value.strip().decode("latin-1")
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        try:
+            body = dechunk(body)
+        except ValueError:
+            pass  # stored already de-chunked, header kept
+    return status, headers, decode_content(body, headers.get("content-encoding"))
+
+
+def media_type(headers: dict[str, str]) -> tuple[str, str | None]:
+    """(media type, charset or None) from a Content-Type header."""
+    value = headers.get("content-type", "")
+    ctype = value.split(";")[0].strip().lower()
+    match = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", value, re.I)
+    return ctype, match.group(1).lower() if match else None

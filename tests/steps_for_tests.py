@@ -1,0 +1,35 @@
+"""Steps used only by tests, loaded by YAML as ``steps_for_tests:Name`` (tests/ is on the path)."""
+
+from __future__ import annotations
+
+import time
+
+from thresher.document import Document
+from thresher.steps import MapStep
+
+
+class Sleep(MapStep):
+    """Slows every document down, so a test can kill a run in the middle."""
+
+    name = "sleep"
+
+    def __init__(self, ms: float = 20):
+        self.ms = ms
+
+    def map(self, doc: Document) -> Document:
+        time.sleep(self.ms / 1000)
+        return doc
+
+
+class FailOn(MapStep):
+    """Raises on documents whose text contains ``marker``: a step bug must cost one document, not the run."""
+
+    name = "fail_on"
+
+    def __init__(self, marker: str = "BOOM"):
+        self.marker = marker
+
+    def map(self, doc: Document) -> Document:
+        if self.marker in doc.text:
+            raise RuntimeError("step bug")
+        return doc

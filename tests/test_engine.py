@@ -1,0 +1,149 @@
+"""The local engine: reconciliation, global steps, resume after SIGKILL, bad input never stops a run."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+from conftest import SAMPLE, lorem, page, read_run, warc_record, write_warc
+
+from thresher.engines.driver import execute
+from thresher.engines.local import LocalEngine
+from thresher.pipeline import load_pipeline, pipeline_from_spec
+
+TESTS = Path(__file__).parent
+
+
+def thresher(*args: str, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    return subprocess.run([sys.executable, "-m", "thresher", *args], capture_output=True, text=True, env=env, **kw)
+
+
+def test_run_reconciles_and_names_the_duplicate_it_matched(small_warc, tmp_path):
+    total = execute([str(small_warc)], tmp_path / "run", load_pipeline("default"), LocalEngine(1), quiet=True)
+    assert total["reconciled"] and total["read"] == 9 and total["errors"] == 0
+    run = read_run(tmp_path / "run")
+    assert len(run["kept"]) == 6
+    assert all(d["text"] and d["meta"]["title"].startswith("Article") for d in run["kept"])
+    reasons = {d["url"]: d["reason"] for d in run["rejected"]}
+    kept_a0 = next(d for d in run["kept"] if d["url"] == "https://example.org/a0")
+    assert reasons["https://example.org/a0-copy"]["duplicate_of"] == kept_a0["id"]
+    assert reasons["https://example.org/img.png"]["rule"] == "not_html"
+    assert total["kept"] + total["rejected"] == 9
+    assert not (tmp_path / "run" / "work").exists()
+
+
+def test_rerun_of_a_finished_run_changes_nothing(small_warc, tmp_path):
+    pipeline = load_pipeline("default")
+    execute([str(small_warc)], tmp_path / "run", pipeline, LocalEngine(1), quiet=True)
+    before = read_run(tmp_path / "run")
+    total = execute([str(small_warc)], tmp_path / "run", load_pipeline("default"), LocalEngine(1), quiet=True)
+    assert read_run(tmp_path / "run") == before and total["reconciled"]
+
+
+def test_resume_refuses_another_pipeline(small_warc, tmp_path):
+    execute([str(small_warc)], tmp_path / "run", load_pipeline("extract"), LocalEngine(1), quiet=True)
+    result = thresher("run", str(small_warc), "-o", str(tmp_path / "run"), "--preset", "default")
+    assert result.returncode == 2 and "another pipeline" in result.stderr
+
+
+def _many_shards(folder: Path, files: int = 12, pages: int = 6) -> Path:
+    folder.mkdir()
+    for f in range(files):
+        write_warc(folder / f"part-{f:02d}.warc.gz",
+                   [warc_record(f"https://site{f}.org/{i}", page(f"Page {f}-{i}", [lorem(f * 31 + i)]))
+                    for i in range(pages)]
+                   + [warc_record(f"https://copy.org/{f}", page("Page 0-0", [lorem(0)]))])
+    return folder
+
+
+def test_sigkill_in_the_middle_then_rerun_equals_an_uninterrupted_run(tmp_path):
+    data = _many_shards(tmp_path / "data")
+    config = tmp_path / "slow.yaml"
+    config.write_text("name: slow\nsteps:\n  - extract\n  - steps_for_tests:Sleep: {ms: 40}\n  - exact_dedup\n")
+    args = [str(data), "--config", str(config), "--workers", "2", "-q"]
+    reference = thresher("run", *args, "-o", str(tmp_path / "reference"))
+    assert reference.returncode == 0, reference.stderr
+
+    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    proc = subprocess.Popen([sys.executable, "-m", "thresher", "run", *args, "-o", str(tmp_path / "killed")],
+                            env=env, start_new_session=True)
+    stats = tmp_path / "killed" / "stats"
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(stats.glob("p0-*.json"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers, mid-run
+    proc.wait()
+    done_before = len(list(stats.glob("p0-*.json")))
+    assert 3 <= done_before < 12, "the kill should land in the middle of phase p0"
+
+    resumed = thresher("run", *args, "-o", str(tmp_path / "killed"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "[ok]" in resumed.stdout
+    assert read_run(tmp_path / "killed") == read_run(tmp_path / "reference")
+    assert not list((tmp_path / "killed").rglob("*.tmp"))
+    summary = json.loads((tmp_path / "killed" / "stats" / "summary.json").read_text())
+    assert summary["read"] == 12 * 7 and summary["kept"] == 12 * 6 + 1 - 1
+
+
+def test_bad_input_is_counted_logged_and_the_run_goes_on(tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    good = [gzip.compress(warc_record(f"https://e.org/{i}", page(f"P{i}", [lorem(i)]))) for i in range(3)]
+    broken = bytearray(good[1])
+    broken[20:40] = b"\x00" * 20
+    (bad / "damaged.warc.gz").write_bytes(good[0] + bytes(broken) + good[2])
+    cut = b"".join(warc_record(f"https://t.org/{i}", page("t", [lorem(i)])) for i in range(2))
+    (bad / "truncated.warc").write_bytes(cut[:-60])
+    (bad / "mixed.jsonl").write_bytes(b'{"id": "ok", "text": "fine text"}\n{broken\n{"id": "u", "text": "\xff\xfe bad utf8"}\n')
+    (bad / "empty.jsonl").write_bytes(b"")
+    (bad / "huge.jsonl").write_bytes(orjson.dumps({"id": "huge", "text": "word " * 10_000_000}) + b"\n")
+    write_warc(bad / "hugepage.warc.gz", [warc_record("https://big.org/", b"<html><body>" + b"<p>x</p>" * 3_000_000)])
+    result = thresher("run", str(bad), "-o", str(tmp_path / "run"), "--workers", "2", "-q")
+    assert result.returncode == 1  # something failed, and the exit code says so
+    assert "[ok]" in result.stdout  # ... yet every record is accounted for
+    errors = [json.loads(line) for f in (tmp_path / "run" / "errors").glob("*.jsonl") for line in f.read_text().splitlines()]
+    sources = sorted(e["source"] for e in errors)
+    assert any(s.endswith(f"damaged.warc.gz:{len(good[0])}") for s in sources)
+    assert any(s.endswith("mixed.jsonl:34") for s in sources)
+    assert any("truncated.warc" in s for s in sources)
+    run = read_run(tmp_path / "run")
+    kept_ids = {d["id"] for d in run["kept"]}
+    assert {"ok", "u", "huge"} <= kept_ids
+    assert any(d["reason"]["rule"] == "too_large" for d in run["rejected"])
+
+
+def test_a_step_that_raises_costs_one_document(tmp_path):
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps({"id": str(i), "text": "BOOM" if i == 3 else f"doc {i}"}) + "\n" for i in range(6)))
+    pipeline = pipeline_from_spec({"steps": ["steps_for_tests:FailOn"]})
+    sys.path.insert(0, str(TESTS))
+    total = execute([str(path)], tmp_path / "run", pipeline, LocalEngine(1), quiet=True)
+    assert total["kept"] == 5 and total["errors"] == 1 and total["reconciled"]
+    line = json.loads(next((tmp_path / "run" / "errors").glob("p0-*.jsonl")).read_text())
+    assert line["id"] == "3" and line["step"] == "fail_on" and "step bug" in line["message"]
+
+
+def test_sample_data_runs_with_the_default_preset(tmp_path):
+    result = thresher("run", str(SAMPLE), "-o", str(tmp_path / "run"), "-q")
+    assert result.returncode == 0, result.stderr
+    assert "[ok]" in result.stdout
+    assert read_run(tmp_path / "run")["kept"]
+
+
+def test_parquet_output(small_warc, tmp_path):
+    pytest.importorskip("pyarrow")
+    result = thresher("run", str(small_warc), "-o", str(tmp_path / "run"), "--output-format", "parquet", "-q")
+    assert result.returncode == 0, result.stderr
+    import pyarrow.parquet as pq
+
+    rows = sum(pq.read_table(f).num_rows for f in (tmp_path / "run" / "kept").glob("*.parquet"))
+    assert rows == 6
