@@ -138,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=Path("/tmp/bench/extract"), help="scratch: WARC, run dirs")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--limit", type=int, default=None, help="only the first N pages")
-    ap.add_argument("--dt-timeout", type=float, default=1.0, help="datatrove Trafilatura per-page timeout (s)")
+    ap.add_argument(
+        "--dt-timeout", type=float, default=1.0, help="datatrove Trafilatura per-page timeout (s)"
+    )
     ap.add_argument("--no-trafilatura", action="store_true", help="skip thresher's trafilatura backend")
     ap.add_argument("--timeout-s", type=float, default=1800, help="kill a run after this long")
     ap.add_argument("--datatrove-worker", nargs=3, metavar=("WARC", "OUT", "TIMEOUT"), help=argparse.SUPPRESS)
@@ -162,14 +164,22 @@ def main(argv: list[str] | None = None) -> int:
     tools: dict[str, tuple] = {
         "thresher": (lambda d: thr + ["-o", str(d), "--preset", "extract"], count_thresher),
         "datatrove": (
-            lambda d: [args.datatrove_python, str(Path(__file__).resolve()), "--datatrove-worker",
-                       str(warc), str(d), str(args.dt_timeout)],
+            lambda d: [
+                args.datatrove_python,
+                str(Path(__file__).resolve()),
+                "--datatrove-worker",
+                str(warc),
+                str(d),
+                str(args.dt_timeout),
+            ],
             count_datatrove,
         ),
     }
     if not args.no_trafilatura and has_trafilatura(args.thresher_python):
-        tools["thresher-trafilatura"] = (lambda d: thr + ["-o", str(d), "--config", str(traf_config)],
-                                         count_thresher)
+        tools["thresher-trafilatura"] = (
+            lambda d: thr + ["-o", str(d), "--config", str(traf_config)],
+            count_thresher,
+        )
 
     runs: dict[str, list[dict]] = {name: [] for name in tools}
     names = list(tools)
@@ -183,17 +193,27 @@ def main(argv: list[str] | None = None) -> int:
             m = run_measured(make_cmd(run_dir), log_path=log, timeout_s=args.timeout_s)
             rec = {"round": rnd, **m.as_dict(), **count(run_dir)}
             runs[name].append(rec)
-            print(f"round {rnd} {name}: rc={m.returncode} wall={m.wall_s:.1f}s cpu={m.cpu_s:.1f}s "
-                  f"pages/s={pages / m.wall_s:.1f} rss={m.peak_rss_mb:.0f}MB text={rec['pages_with_text']}",
-                  file=sys.stderr)
+            print(
+                f"round {rnd} {name}: rc={m.returncode} wall={m.wall_s:.1f}s cpu={m.cpu_s:.1f}s "
+                f"pages/s={pages / m.wall_s:.1f} rss={m.peak_rss_mb:.0f}MB text={rec['pages_with_text']}",
+                file=sys.stderr,
+            )
             if m.returncode != 0:
                 print(f"  failed, see {log}", file=sys.stderr)
             shutil.rmtree(run_dir, ignore_errors=True)
 
     summary = {name: summarise(name, rs, pages) for name, rs in runs.items()}
     dt = summary["datatrove"]
-    header = ["tool", "pages/s (wall, 1 worker)", "pages/CPU-s", "x datatrove (wall)", "x datatrove (CPU)",
-              "peak RSS MB", "peak tree PSS MB", "pages with text"]
+    header = [
+        "tool",
+        "pages/s (wall, 1 worker)",
+        "pages/CPU-s",
+        "x datatrove (wall)",
+        "x datatrove (CPU)",
+        "peak RSS MB",
+        "peak tree PSS MB",
+        "pages with text",
+    ]
     rows = []
     for s in summary.values():
         if not s.get("ok_runs"):
@@ -201,17 +221,39 @@ def main(argv: list[str] | None = None) -> int:
             continue
         ratio_w = s["pages_per_s_wall"] / dt["pages_per_s_wall"] if dt.get("ok_runs") else float("nan")
         ratio_c = s["pages_per_cpu_s"] / dt["pages_per_cpu_s"] if dt.get("ok_runs") else float("nan")
-        rows.append([s["name"], s["pages_per_s_wall"], s["pages_per_cpu_s"], ratio_w, ratio_c,
-                     s["peak_rss_mb"], s["peak_tree_mb"], f"{s['pages_with_text']}/{pages}"])
+        rows.append(
+            [
+                s["name"],
+                s["pages_per_s_wall"],
+                s["pages_per_cpu_s"],
+                ratio_w,
+                ratio_c,
+                s["peak_rss_mb"],
+                s["peak_tree_mb"],
+                f"{s['pages_with_text']}/{pages}",
+            ]
+        )
     table = fmt_table(header, rows)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    md = (f"Extraction benchmark, {pages} WCXB dev pages in one WARC, {args.rounds} interleaved rounds "
-          f"(means), {when}, {platform.processor() or platform.machine()}, shared machine.\n\n{table}\n")
+    md = (
+        f"Extraction benchmark, {pages} WCXB dev pages in one WARC, {args.rounds} interleaved rounds "
+        f"(means), {when}, {platform.processor() or platform.machine()}, shared machine.\n\n{table}\n"
+    )
     print(md)
     (args.out / "results.md").write_text(md)
-    (args.out / "results.json").write_text(json.dumps(
-        {"pages": pages, "rounds": args.rounds, "when": when, "dt_timeout": args.dt_timeout,
-         "summary": summary, "runs": runs}, indent=2))
+    (args.out / "results.json").write_text(
+        json.dumps(
+            {
+                "pages": pages,
+                "rounds": args.rounds,
+                "when": when,
+                "dt_timeout": args.dt_timeout,
+                "summary": summary,
+                "runs": runs,
+            },
+            indent=2,
+        )
+    )
     return 0 if all(s.get("ok_runs") for s in summary.values()) else 1
 
 

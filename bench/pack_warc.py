@@ -48,10 +48,7 @@ def response_record(url: str, html: bytes, record_key: str) -> bytes:
     charset = declared_charset(html)
     content_type = f"text/html; charset={charset}" if charset else "text/html"
     http_head = (
-        "HTTP/1.1 200 OK\r\n"
-        f"Content-Type: {content_type}\r\n"
-        f"Content-Length: {len(html)}\r\n"
-        "\r\n"
+        f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(html)}\r\n\r\n"
     ).encode("ascii")
     block = http_head + html
     headers = [
@@ -94,7 +91,9 @@ def pack(data_dir: Path, out: Path, limit: int | None = None) -> int:
             html = gzip.decompress(page.read_bytes())
             url = page_url(wcxb / "ground-truth" / f"{file_id}.json", file_id)
             # One gzip member per record, as in Common Crawl files (readers can seek per record).
-            f.write(gzip.compress(response_record(url, html, f"wcxb-dev/{file_id}"), compresslevel=6, mtime=0))
+            f.write(
+                gzip.compress(response_record(url, html, f"wcxb-dev/{file_id}"), compresslevel=6, mtime=0)
+            )
     return len(pages)
 
 
@@ -105,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="pack only the first N pages")
     args = ap.parse_args(argv)
     n = pack(args.data, args.out, args.limit)
-    print(f"wrote {n} response records to {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+    print(
+        f"wrote {n} response records to {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr
+    )
     return 0
 
 

@@ -117,6 +117,7 @@ class Extract(MapStep):
             return doc
         doc.text = text.strip()
         doc.meta.update(meta)
+        doc.meta["extractor"] = self.backend  # provenance: later steps (clean) know this is main content
         doc.signals["html_bytes"] = len(raw)
         if len(doc.text) < self.min_chars:
             doc.reason = self.reject("empty", len(doc.text), self.min_chars)

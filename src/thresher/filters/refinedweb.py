@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from thresher.document import Document, Reason
-from thresher.filters.text import STOP_WORDS, first_broken, ratio, text_stats
+from thresher.filters.text import TextStats, first_broken, ratio, text_stats
 from thresher.steps import FilterStep, MapStep
 
 _COUNTER = re.compile(
@@ -118,38 +118,35 @@ class RefinedWebLines(MapStep):
         removed: dict[str, int] = {}
         removed_lines: list[dict[str, str]] = []
         kept: list[str] = []
-        removed_text: list[str] = []
+        lost = 0  # words removed, counted with the same tokeniser as words_before
         for raw in st.nl_lines:
             rule, line = self._line_rule(raw) if raw else (None, raw)
             if rule is None:
                 kept.append(line)
-                if line != raw:
-                    removed_text.append(raw)  # a cut phrase: count the words it took
-                    removed_text.append(line)
+                if line != raw:  # a boilerplate phrase was cut out of this line
+                    lost += _count_words(raw) - _count_words(line)
                 continue
             removed[rule] = removed.get(rule, 0) + 1
-            removed_text.append(raw)
+            lost += _count_words(raw)
             if self.keep_removed:
                 removed_lines.append({"line": raw, "rule": rule, "step": self.name})
-        new_text = "\n".join(kept).strip()
-        # words removed = words of removed lines (a cut line counts its old minus its new words)
-        lost = 0
-        for i, piece in enumerate(removed_text):
-            lost += len(text_stats(piece).non_symbol_words) * (1 if i == 0 or removed_text[i - 1] != piece else 1)
-        lost = _removed_words(removed_text)
         removed_ratio = ratio(lost, words_before)
         doc.signals["refinedweb_lines_removed"] = removed
         doc.signals["refinedweb_words_removed_ratio"] = removed_ratio
+        new_text = "\n".join(kept).strip()
         if self.max_removed_words_ratio is not None and removed_ratio > self.max_removed_words_ratio:
             doc.reason = self.reject("words_removed", removed_ratio, self.max_removed_words_ratio)
-            return doc
-        if not new_text:
+        elif not new_text:
             doc.reason = self.reject("empty", 0, 1)
-            return doc
-        doc.text = new_text
-        if removed_lines:
-            doc.meta.setdefault("removed_lines", []).extend(removed_lines)
+        else:
+            doc.text = new_text
+            if removed_lines:
+                doc.meta.setdefault("removed_lines", []).extend(removed_lines)
         return doc
+
+
+def _count_words(line: str) -> int:
+    return len(TextStats(line).non_symbol_words)
 
 
 _PREFIX = re.compile(r"^sign-in\s?", re.IGNORECASE)
@@ -159,15 +156,3 @@ _ANYWHERE = re.compile(r"\s?items in cart", re.IGNORECASE)
 
 def _cut_boilerplate(line: str) -> str:
     return _ANYWHERE.sub("", _SUFFIX.sub("", _PREFIX.sub("", line)))
-
-
-def _removed_words(pieces: list[str]) -> int:
-    """Words in removed lines; ``pieces`` holds whole removed lines, and (old, new) pairs for cut lines."""
-    from thresher.filters.text import TextStats
-
-    total = 0
-    i = 0
-    while i < len(pieces):
-        total += len(TextStats(pieces[i]).non_symbol_words)
-        i += 1
-    return total

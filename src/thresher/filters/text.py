@@ -93,6 +93,20 @@ class TextStats:
     def distinct_stop_words(self) -> int:
         return len(STOP_WORDS.intersection(self.words))
 
+    @cached_property
+    def ws_words(self) -> list[str]:
+        """Whitespace-separated words (``str.split()``), as DCLM's RefinedWeb rules count them."""
+        return self.text.split()
+
+    @cached_property
+    def ws_non_alpha_words(self) -> int:
+        return sum(1 for w in self.ws_words if not _HAS_ALPHA.search(w))
+
+    @cached_property
+    def ws_stop_words(self) -> int:
+        """Occurrences (not distinct) of stop words among the lower-cased whitespace words."""
+        return sum(1 for w in self.text.lower().split() if w in STOP_WORDS)
+
     # --- lines and paragraphs -----------------------------------------------------------------------
     @cached_property
     def lines(self) -> list[str]:
