@@ -29,10 +29,19 @@ from thresher.steps import GlobalStep, Step
 STEP_REGISTRY: dict[str, str] = {
     "extract": "thresher.extract.html:Extract",
     "exact_dedup": "thresher.dedup.exact:ExactDedup",
+    "minhash_dedup": "thresher.dedup.minhash:MinHashDedup",
+    "line_dedup": "thresher.dedup.lines:LineDedup",
     "lid": "thresher.filters.lang:LanguageID",
     "language_filter": "thresher.filters.lang:LanguageFilter",
     "pii": "thresher.filters.pii:PIIRedact",
     "url_filter": "thresher.filters.url:URLFilter",
+    "gopher_quality": "thresher.filters.gopher:GopherQuality",
+    "gopher_repetition": "thresher.filters.gopher:GopherRepetition",
+    "c4_lines": "thresher.filters.c4:C4Lines",
+    "c4_badwords": "thresher.filters.c4:C4Badwords",
+    "fineweb_quality": "thresher.filters.fineweb:FineWebQuality",
+    "refinedweb_quality": "thresher.filters.refinedweb:RefinedWebQuality",
+    "refinedweb_lines": "thresher.filters.refinedweb:RefinedWebLines",
 }
 
 

@@ -30,6 +30,9 @@ for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":
     _WORD_BYTE[_c] = True
 _WORD_BYTE[0x80:] = True
 
+_ASCII_LOWER = np.arange(256, dtype=np.uint8)
+_ASCII_LOWER[ord("A"):ord("Z") + 1] += 32
+
 # odd per-position multipliers that combine the word hashes of an n-gram (order matters)
 _NGRAM_MULT = np.array([(0x9E3779B97F4A7C15 * (2 * k + 1) + 0x632BE59BD9B4E019 * k) & _M64 | 1
                         for k in range(64)], dtype=np.uint64)
@@ -86,8 +89,10 @@ def segment_hashes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.
         return np.zeros(0, dtype=np.uint64)
     fwd, inv = _POWERS.get(len(buf) + 1)
     with np.errstate(over="ignore"):
-        prefix = np.zeros(len(buf) + 1, dtype=np.uint64)
-        np.cumsum(buf.astype(np.uint64) * fwd[: len(buf)], out=prefix[1:])
+        prefix = np.empty(len(buf) + 1, dtype=np.uint64)
+        prefix[0] = 0
+        np.multiply(fwd[: len(buf)], buf, out=prefix[1:])
+        np.cumsum(prefix[1:], out=prefix[1:])
         raw = (prefix[ends] - prefix[starts]) * inv[starts]
         # fold the length in, so that segments of zero bytes and their prefixes cannot collide
         raw += (ends - starts).astype(np.uint64) * np.uint64(0xD6E8FEB86659FD93)
@@ -96,8 +101,13 @@ def segment_hashes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.
 
 def _encode_batch(texts: list[str], lower: bool) -> tuple[np.ndarray, np.ndarray]:
     """One uint8 buffer of all texts separated by a newline, and each text's start offset (plus the end)."""
-    encoded = [(t.lower() if lower else t).encode("utf-8", errors="replace") for t in texts]
-    buf = np.frombuffer(b"\n".join(encoded), dtype=np.uint8)
+    if lower:
+        # ASCII texts are lowercased below with one table lookup over the buffer; str.lower only for the rest
+        encoded = [(t if t.isascii() else t.lower()).encode("utf-8", errors="replace") for t in texts]
+        buf = _ASCII_LOWER[np.frombuffer(b"\n".join(encoded), dtype=np.uint8)]
+    else:
+        encoded = [t.encode("utf-8", errors="replace") for t in texts]
+        buf = np.frombuffer(b"\n".join(encoded), dtype=np.uint8)
     lens = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
     starts = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(lens + 1, out=starts[1:])
@@ -110,11 +120,13 @@ def word_spans(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     isw = _WORD_BYTE[buf]
     if len(buf) >= 2:
         # Unicode punctuation/space in U+2000-U+206F is E2 80 xx / E2 81 xx; NBSP, «, », · are C2 xx
-        b0, b1 = buf[:-1], buf[1:]
-        lead = np.flatnonzero((b0 == 0xE2) & ((b1 == 0x80) | (b1 == 0x81)))
+        last = len(buf) - 1
+        lead = np.flatnonzero(buf[:-1] == 0xE2)
+        lead = lead[(buf[lead + 1] == 0x80) | (buf[lead + 1] == 0x81)]
         for k in range(3):
-            isw[np.minimum(lead + k, len(buf) - 1)] = False
-        c2 = np.flatnonzero((b0 == 0xC2) & np.isin(b1, (0xA0, 0xAB, 0xBB, 0xB7, 0xA1, 0xBF)))
+            isw[np.minimum(lead + k, last)] = False
+        c2 = np.flatnonzero(buf[:-1] == 0xC2)
+        c2 = c2[np.isin(buf[c2 + 1], (0xA0, 0xAB, 0xBB, 0xB7, 0xA1, 0xBF))]
         isw[c2] = False
         isw[c2 + 1] = False
     edges = np.diff(isw.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
@@ -143,17 +155,30 @@ def shingle_hashes(texts: list[str], ngram: int) -> tuple[np.ndarray, np.ndarray
     total = int(offsets[-1])
     if total == 0:
         return np.zeros(0, dtype=np.uint64), offsets, n_words
-    # first word of each shingle, and how many words it spans (ngram, or fewer for short docs)
-    first = np.repeat(word_off[:-1], per_doc) + (np.arange(total) - np.repeat(offsets[:-1], per_doc))
-    span = np.repeat(np.minimum(n_words, ngram), per_doc)
-    acc = np.zeros(total, dtype=np.uint64)
-    padded = np.concatenate([words, np.zeros(ngram, dtype=np.uint64)])
+    out = np.empty(total, dtype=np.uint64)
+    # full shingles: contiguous slices of the flat word array, kept where all n words are in one doc
+    m = len(words) - ngram + 1
+    short_slot = np.zeros(total, dtype=bool)
+    short = np.flatnonzero((n_words > 0) & (n_words < ngram))
+    short_slot[offsets[short]] = True
     with np.errstate(over="ignore"):
-        for k in range(ngram):
-            term = padded[first + k] * _NGRAM_MULT[k]
-            acc += np.where(span > k, term, np.uint64(0))
-        acc += span.astype(np.uint64)
-    return mix64(acc), offsets, n_words
+        if m > 0:
+            acc = words[:m] * _NGRAM_MULT[0]
+            for k in range(1, ngram):
+                acc += words[k:k + m] * _NGRAM_MULT[k]
+            acc = acc[doc_of_word[:m] == doc_of_word[ngram - 1:]]
+            acc += np.uint64(ngram)
+            out[~short_slot] = mix64(acc)
+        if len(short):
+            # a document shorter than ngram words: one shingle of all its words
+            acc = np.full(len(short), np.uint64(0))
+            for k in range(ngram - 1):
+                has = n_words[short] > k
+                term = words[np.where(has, word_off[short] + k, 0)] * _NGRAM_MULT[k]
+                acc += np.where(has, term, np.uint64(0))
+            acc += n_words[short].astype(np.uint64)
+            out[short_slot] = mix64(acc)
+    return out, offsets, n_words
 
 
 _SPACE_BYTE = np.zeros(256, dtype=bool)

@@ -174,7 +174,7 @@ class MinHashDedup(GlobalStep):
 
     def __init__(self, ngram: int = 5, bands: int = 14, rows: int = 8, num_perm: int | None = None,
                  keep: str = "first", seed: int = 1, n_partitions: int = 4,
-                 against: str | list[str] | None = None, batch_bytes: int = 4_000_000):
+                 against: str | list[str] | None = None, batch_bytes: int = 1_000_000):
         if keep not in KEEP_POLICIES:
             raise ValueError(f"keep must be one of {', '.join(KEEP_POLICIES)}, got {keep!r}")
         num_perm = num_perm if num_perm is not None else bands * rows

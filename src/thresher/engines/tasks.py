@@ -132,13 +132,19 @@ def run_shard_phase(run_dir: RunDir, pipeline: Pipeline, phase: Phase, shard: Sh
     languages: Counter[str] = Counter()
     removed_by_site: Counter[str] = Counter()
     length_kept: Counter[str] = Counter()
+    # The length before filtering, for the report: text as it leaves the extract step (as read, in a
+    # pipeline without one); first phase only.
+    length_extracted: Counter[str] = Counter()
+    extract_at = max((i for i, s in enumerate(steps) if s.name == "extract"), default=-1) if phase.stage == 0 else None
     n_read = 0
     for doc in _guarded(source, shard, errors):
         n_read += 1
         if progress is not None and n_read % 64 == 0:
             progress(64)
         if doc.reason is None:
-            doc = _run_steps(doc, steps, seconds, dropped, entered, errors)
+            if extract_at == -1:
+                length_extracted[_bucket(len(doc.text))] += 1
+            doc = _run_steps(doc, steps, seconds, dropped, entered, errors, extract_at, length_extracted)
             if doc is None:
                 continue
         if doc.reason is not None:
@@ -171,7 +177,8 @@ def run_shard_phase(run_dir: RunDir, pipeline: Pipeline, phase: Phase, shard: Sh
         "steps": {s.name: {"in": entered[i], "dropped": dropped[i], "seconds": round(seconds[i], 4)}
                   for i, s in enumerate(steps)},
         "reasons": dict(reasons), "languages": dict(languages) if last else {},
-        "length_hist": {"kept": dict(length_kept)} if last else {},
+        "length_hist": {**({"extracted": dict(length_extracted)} if length_extracted else {}),
+                        **({"kept": dict(length_kept)} if last else {})},
         "removed_by_site": dict(removed_by_site.most_common(50)),
     }
     write_json_atomic(run_dir.stats_path(phase.name, shard.id), stats)
@@ -213,7 +220,7 @@ def _guarded(source, shard: Shard, errors: ErrorLog):
 
 
 def _run_steps(doc: Document, steps: list[Step], seconds: list[float], dropped: list[int], entered: list[int],
-               errors: ErrorLog) -> Document | None:
+               errors: ErrorLog, measure_at: int | None = None, lengths: Counter | None = None) -> Document | None:
     for i, step in enumerate(steps):
         entered[i] += 1
         start = perf_counter()
@@ -227,6 +234,8 @@ def _run_steps(doc: Document, steps: list[Step], seconds: list[float], dropped: 
         if doc.reason is not None:
             dropped[i] += 1
             return doc
+        if i == measure_at:
+            lengths[_bucket(len(doc.text))] += 1
     return doc
 
 

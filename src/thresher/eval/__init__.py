@@ -2,5 +2,6 @@
 
 # name -> "module:function"
 EVALUATORS: dict[str, str] = {
+    "dedup": "thresher.eval.dedup:cli",
     "lid": "thresher.eval.lid:cli",
 }

@@ -229,14 +229,20 @@ def domain_folds(pages: list[dict[str, Any]], k: int) -> np.ndarray:
     return np.array([zlib.crc32(p["domain"].encode()) % k for p in pages])
 
 
-def build_model(data_dir: Path, pages: list[dict[str, Any]], hidden: int = 32,
-                body_threshold: float = 0.5) -> dict[str, Any]:
-    stopwords, cjk = derive_stopwords(data_dir)
-    featurizer = LineFeaturizer(stopwords, cjk)
-    spec = train(pages, featurizer, hidden=hidden)
+def build_model_from(pages: list[dict[str, Any]], feats: list[np.ndarray], stopwords: list[str], cjk: str,
+                     hidden: int = 32, body_threshold: float = 0.5) -> dict[str, Any]:
+    """The model spec (plain JSON data) trained on ``pages`` whose stage-1 features are ``feats``."""
+    spec = train(pages, LineFeaturizer(stopwords, cjk), hidden=hidden, feats=feats)
     return {"version": 1, "classes": ["boilerplate", "body", "title", "byline"],
             "features": feature_names(2), "stopwords": stopwords, "cjk_common": cjk,
             "body_threshold": body_threshold, **spec}
+
+
+def build_model(data_dir: Path, pages: list[dict[str, Any]], hidden: int = 32,
+                body_threshold: float = 0.5) -> dict[str, Any]:
+    stopwords, cjk = derive_stopwords(data_dir)
+    feats = page_features(LineFeaturizer(stopwords, cjk), pages)
+    return build_model_from(pages, feats, stopwords, cjk, hidden, body_threshold)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from thresher.document import Document, Reason
+from thresher.filters.text import text_stats, tokenize
 from thresher.steps import FilterStep, MapStep
 
 _CITATION = re.compile(r"\[(?:\d*|edit|citation needed)\]")
@@ -61,18 +62,22 @@ def _period_is_token(line: str, start: int) -> bool:
     return prev.isupper() and start >= 2 and line[start - 2].isupper()
 
 
-def count_sentences(line: str) -> int:
-    """Sentences in one non-empty line: 1 + sentence ends that are followed by more words."""
-    ends = []
-    for m in _SENT_PUNCT.finditer(line):
-        run = m.group()
-        if "!" in run or "?" in run or (run == "." and _period_is_token(line, m.start())):
-            ends.append(m.end())
-    if not ends:
-        return 1
-    ends.append(len(line))
-    # a boundary needs a word between this end and the next one (punctuation-only gaps merge)
-    return 1 + sum(1 for a, b in zip(ends, ends[1:], strict=False) if _WORD_CHAR.search(line, a, b))
+def count_sentences(text: str) -> int:
+    """Sentences in ``text``, one or more non-empty lines: per line, 1 + the sentence ends followed by more
+    words on that line. One regex pass over the whole text; Python only looks at sentence ends."""
+    n = text.count("\n") + 1 if text else 0
+    ends = [m for m in _SENT_PUNCT.finditer(text)
+            if "!" in (run := m.group()) or "?" in run or (run == "." and _period_is_token(text, m.start()))]
+    for i, m in enumerate(ends):
+        a = m.end()
+        stop = text.find("\n", a)
+        stop = len(text) if stop < 0 else stop
+        if i + 1 < len(ends):
+            stop = min(stop, ends[i + 1].start())
+        # a boundary needs a word before the next end or the end of the line (punctuation-only gaps merge)
+        if _WORD_CHAR.search(text, a, stop):
+            n += 1
+    return n
 
 
 class C4Lines(MapStep):
@@ -124,20 +129,25 @@ class C4Lines(MapStep):
         removed: dict[str, int] = {}
         removed_lines: list[dict[str, str]] = []
         kept: list[str] = []
-        sentences = 0
+        # when the page was already tokenised (an earlier filter), the edited page's word count is derived
+        # from the edits, so the next filter need not tokenise it again
+        words = text_stats(doc).known_word_count()
         page_rule: str | None = None
         for raw in doc.text.splitlines():
             rule, line = self._line_rule(raw.strip())
             if rule is None:
                 kept.append(line)
-                if self.min_num_sentences:
-                    sentences += count_sentences(line)
+                if words is not None and len(line) != len(raw) and "[" in raw:  # a citation mark went
+                    words -= len(tokenize(raw)) - len(tokenize(line))
             elif rule in _PAGE_RULES:
                 page_rule = page_rule or rule  # the first one decides; keep counting for the signals
             else:
                 removed[rule] = removed.get(rule, 0) + 1
+                if words is not None:
+                    words -= len(tokenize(raw))
                 if self.keep_removed:
                     removed_lines.append({"line": raw, "rule": rule, "step": self.name})
+        sentences = count_sentences("\n".join(kept)) if self.min_num_sentences else 0
         doc.signals["c4_lines_removed"] = removed
         doc.signals["c4_lines_kept"] = len(kept)
         doc.signals["c4_sentences"] = sentences
@@ -147,6 +157,8 @@ class C4Lines(MapStep):
             doc.reason = self.reject("too_few_sentences", sentences, self.min_num_sentences)
         else:
             doc.text = "\n".join(kept).strip()
+            if words is not None:
+                text_stats(doc).seed(word_count=words)
             if removed_lines:
                 doc.meta.setdefault("removed_lines", []).extend(removed_lines)
         return doc

@@ -33,7 +33,7 @@ class FineWebQuality(FilterStep):
             "fineweb_line_punct_ratio": ratio(ends, n),
             "fineweb_short_line_ratio": ratio(short, n),
             "fineweb_char_dup_ratio": ratio(duplicates(lines)[1], len(st.text) - st.text.count("\n")),
-            "fineweb_list_ratio": ratio(st.text.count("\n"), len(st.words)) if n else 0.0,
+            "fineweb_list_ratio": ratio(st.text.count("\n"), st.word_count) if n else 0.0,
         }
         doc.signals.update(sig)
         return sig

@@ -130,7 +130,8 @@ class LanguageID(MapStep):
 
     ``per_paragraph: true`` also identifies each paragraph (non-empty line) and writes ``meta.languages``:
     ``{code: share of the text's characters}`` over paragraphs of at least ``min_paragraph_chars``
-    characters (shorter ones, like menu items, carry too little signal), for mixed-language pages.
+    characters that contain letters (shorter ones, like menu items, carry too little signal), for
+    mixed-language pages.
     """
 
     name: ClassVar[str] = "lid"
@@ -168,7 +169,7 @@ class LanguageID(MapStep):
         if self._impl is None:
             self.setup()
         paragraphs = [p for p in _PARAGRAPH_SPLIT.split(clean_for_lid(text).strip())
-                      if len(p) >= self.min_paragraph_chars]
+                      if len(p) >= self.min_paragraph_chars and _LETTER.search(p)]
         chars: dict[str, int] = {}
         for para, code in zip(paragraphs, self._impl.detect_many(paragraphs)):
             chars[code] = chars.get(code, 0) + len(para)

@@ -47,22 +47,24 @@ PUNCTUATION_CHARS = frozenset(r"""!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~""" + _PUNCT_E
 _NON_PUNCT = re.compile("[^" + re.escape("".join(sorted(PUNCTUATION_CHARS))) + "]")
 _HAS_ALPHA = re.compile(r"[^\W\d_]")  # str.isalpha() for one character, as a regex class
 
-_APOS = "'’"
 # Each alternative is a single pass with bounded backtracking (no nested quantifiers over the same
-# characters), so findall stays linear in the text length.
-_TOKEN = re.compile(
-    r"(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]}]"  # URL, trailing punctuation left out
-    r"|[\w.+-]{1,64}@\w[\w-]*(?:\.\w[\w-]*)+"                 # e-mail (bounded local part: linear)
-    r"|\w+(?=n[" + _APOS + r"]t\b)"                           # do|n't, is|n't
-    r"|n[" + _APOS + r"]t\b"
-    r"|(?<=\w)[" + _APOS + r"](?:[sdm]|ll|re|ve)\b"           # clitics: 's 'd 'm 'll 're 've
-    r"|\w+(?:(?:[.,:/](?=\d)|-(?=\w)(?!\d*[^\W\d])|[.&@](?=[^\W\d_]))\w+)*"  # words, numbers, a.b, AT&T
-    r"|\.{2,}|-{2,}"                                           # ellipsis "...", dash runs
-    r"|[^\w\s]",                                               # any other symbol, one per token
-    re.IGNORECASE,
-)
+# characters), so findall stays linear in the text length. The URL alternative costs ~20% at every token,
+# so it is only used for texts that contain "://". E-mail addresses and www.host.tld need no alternative of
+# their own: the word pattern joins "a@b.c" and "www.b.c" into one token.
+_WORD = r"\w+(?:(?:[.,:/](?=\d)|-(?=\w)(?!\d*[^\W\d])|[.&@](?=[^\W\d_]))\w+)*"  # words, 1,000.5, a.b, AT&T
+_CLITIC = r"(?<=\w)['’](?:[sSdDmMtT]|ll|LL|re|RE|ve|VE)\b"  # it|'s, we|'ll, don|'t (spaCy: do|n't, same sizes)
+_SYMBOLS = r"\.{2,}|-{2,}|[^\w\s]"  # an ellipsis "...", a dash run, or any other symbol on its own
+_URL = r"(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]}]"  # trailing punctuation left out
+_TOKEN_PLAIN = re.compile("|".join((_WORD, _CLITIC, _SYMBOLS)))
+_TOKEN_URL = re.compile("|".join((_URL, _WORD, _CLITIC, _SYMBOLS)))
+
+
+def tokenize(text: str) -> list[str]:
+    """Word tokens of ``text`` (punctuation tokens included)."""
+    return (_TOKEN_URL if "://" in text else _TOKEN_PLAIN).findall(text)
+
+
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
-_NEWLINES = re.compile(r"\n+")
 
 STOP_WORDS = frozenset(("the", "be", "to", "of", "and", "that", "have", "with"))
 
@@ -77,17 +79,36 @@ class TextStats:
     @cached_property
     def words(self) -> list[str]:
         """Word tokens (punctuation tokens included, like datatrove's word tokenizer)."""
-        return _TOKEN.findall(self.text)
+        return tokenize(self.text)
+
+    @cached_property
+    def word_count(self) -> int:
+        """``len(words)``; a step that edits the text may seed it (see ``TextStats.seed``) so the edited text
+        is not tokenised again just to be counted."""
+        return len(self.words)
+
+    def known_word_count(self) -> int | None:
+        """The word count if this text was already tokenised, else None (never tokenises)."""
+        if "word_count" in self.__dict__:
+            return self.__dict__["word_count"]
+        return len(self.__dict__["words"]) if "words" in self.__dict__ else None
+
+    def seed(self, **known: object) -> None:
+        """Record figures already known for this text (computed by the step that produced it)."""
+        self.__dict__.update(known)
 
     @cached_property
     def non_symbol_words(self) -> list[str]:
-        search = _NON_PUNCT.search
-        return [w for w in self.words if search(w)]
+        # most tokens start with a letter or digit: a set lookup settles them, the regex the rest
+        punct, search = PUNCTUATION_CHARS, _NON_PUNCT.search
+        return [w for w in self.words if w[0] not in punct or search(w)]
 
     @cached_property
     def alpha_word_count(self) -> int:
         """Words with at least one alphabetic character."""
-        return sum(1 for w in self.words if _HAS_ALPHA.search(w))
+        # str.isalpha settles most tokens in C; the regex only sees numbers, symbols and mixed tokens
+        rest = [w for w in self.words if not w.isalpha()]
+        return len(self.words) - len(rest) + sum(map(bool, map(_HAS_ALPHA.search, rest)))
 
     @cached_property
     def distinct_stop_words(self) -> int:
@@ -100,7 +121,7 @@ class TextStats:
 
     @cached_property
     def ws_non_alpha_words(self) -> int:
-        return sum(1 for w in self.ws_words if not _HAS_ALPHA.search(w))
+        return len(self.ws_words) - sum(map(bool, map(_HAS_ALPHA.search, self.ws_words)))
 
     @cached_property
     def ws_stop_words(self) -> int:
@@ -120,12 +141,19 @@ class TextStats:
 
     @cached_property
     def nonempty_nl_lines(self) -> list[str]:
-        return [line for line in self.nl_lines if line.strip()]
+        return [line for line in self.nl_lines if line and not line.isspace()]
 
     @cached_property
     def rep_lines(self) -> list[str]:
-        """Runs of newlines as one separator, as Gopher repetition splits lines."""
-        return _NEWLINES.split(self.text)
+        """Runs of newlines as one separator, as Gopher repetition splits lines (``re.split("\\n+")``:
+        empty pieces only at the ends), derived from ``nl_lines`` without another pass."""
+        text = self.text
+        lines = [line for line in self.nl_lines if line]
+        if text.startswith("\n") or not text:
+            lines.insert(0, "")
+        if text.endswith("\n"):
+            lines.append("")
+        return lines
 
     @cached_property
     def paragraphs(self) -> list[str]:
@@ -139,7 +167,7 @@ class TextStats:
 
     @cached_property
     def _word_len_cumsum(self) -> np.ndarray:
-        lengths = np.fromiter(map(len, self.words), dtype=np.int64, count=len(self.words))
+        lengths = np.array(list(map(len, self.words)), dtype=np.int64)
         return np.concatenate(([0], np.cumsum(lengths)))
 
     def ngram_hashes(self, n: int) -> np.ndarray:
@@ -160,6 +188,29 @@ class TextStats:
         c = self._word_len_cumsum
         return c[n:] - c[:-n]
 
+    def repeated_positions(self, n: int) -> np.ndarray:
+        """Sorted start positions of the n-grams that occur more than once.
+
+        An n-gram can only repeat where its (n-1)-gram prefix repeats, so from n = 3 on only those positions
+        are examined: repetitive pages cost more, ordinary ones almost nothing.
+        """
+        cache = self.__dict__.setdefault("_repeat_cache", {})
+        if n in cache:
+            return cache[n]
+        hashes = self.ngram_hashes(n)
+        cand = None if n <= 2 else self.repeated_positions(n - 1)
+        if cand is not None:
+            cand = cand[cand < len(hashes)]
+        sub = hashes if cand is None else hashes[cand]
+        if len(sub) < 2:
+            result = np.empty(0, dtype=np.int64)
+        else:
+            _, inverse, counts = np.unique(sub, return_inverse=True, return_counts=True)
+            mask = counts[inverse] > 1
+            result = np.flatnonzero(mask) if cand is None else cand[mask]
+        cache[n] = result
+        return result
+
     def top_ngram_chars(self, n: int) -> int:
         """Characters covered by the most frequent n-gram, counted as ``count * len(" ".join(ngram))``.
 
@@ -168,25 +219,25 @@ class TextStats:
         hashes = self.ngram_hashes(n)
         if len(hashes) == 0:
             return 0
-        _, first, counts = np.unique(hashes, return_index=True, return_counts=True)
-        best = counts.max()
-        pos = first[counts == best].min()
-        return int(best) * (int(self.ngram_chars(n)[pos]) + n - 1)
+        rep = self.repeated_positions(n)
+        if len(rep) == 0:
+            best, pos = 1, 0  # every n-gram occurs once: the first one wins the tie
+        else:
+            _, first, counts = np.unique(hashes[rep], return_index=True, return_counts=True)
+            best = int(counts.max())
+            pos = int(rep[first[counts == best].min()])
+        return best * (int(self.ngram_chars(n)[pos]) + n - 1)
 
     def duplicate_ngram_chars(self, n: int) -> int:
         """Characters in repeated n-grams, scanning left to right and jumping over a repeat (Gopher).
 
         Only positions whose n-gram occurs more than once can change the result, so the scan visits just
-        those; a document without repeats costs one ``np.unique``.
+        those.
         """
-        hashes = self.ngram_hashes(n)
-        if len(hashes) < 2:
-            return 0
-        _, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
-        repeated = np.flatnonzero(counts[inverse] > 1)
+        repeated = self.repeated_positions(n)
         if len(repeated) == 0:
             return 0
-        chars = self.ngram_chars(n)
+        hashes, chars = self.ngram_hashes(n), self.ngram_chars(n)
         seen: set[int] = set()
         total = 0
         next_free = 0

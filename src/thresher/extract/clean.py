@@ -1,0 +1,413 @@
+"""The ``clean`` step: read already-extracted page text (WET records, old corpora) the way a person would.
+
+Every non-blank line gets one label: ``title``, ``byline`` (author/date), ``body``, ``comment`` or
+``boilerplate``. The document's text becomes the body; ``meta`` gets ``title``, ``author``, ``date``
+(ISO ``YYYY-MM-DD``) and ``comments`` (a list of ``{author, date, score, text}``, fields ``None`` where the
+page does not show them); ``signals`` gets the count of lines per label. ``keep_labels=True`` keeps the
+per-line labels in ``meta["clean_lines"]`` as ``[label, line]`` pairs, so a user sees what went and why.
+
+How lines are labelled:
+
+1. the line model (``lines.py``, shipped as ``models/clean_lines.json``) gives each line the probability
+   of boilerplate / body / title / byline from its own features, its neighbours' and the page's;
+2. the title is the most title-like line near the start of the body; byline lines are model- or
+   rule-flagged short lines near it, from which author and date are parsed;
+3. comments are found by rule: a comment section opens after the body at a comment marker ("12 comments",
+   "Leave a reply") or at the first vote-score line ("• 5"); each score line or short "name date" header
+   opens a comment, whose text runs over the following content lines;
+4. corpus mode: given a site line table (``build_site_table``: how many documents of each site hold each
+   line), a line found in at least ``min_site_docs`` documents of its site is boilerplate (CCNet's idea,
+   per site). The table is computed in a first pass over the corpus (``thresher clean --build-site-table``)
+   and named in the step's ``site_table`` parameter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from thresher.document import Document
+from thresher.extract.lines import DATE_RE, LineModel, Page, split_page
+from thresher.steps import MapStep
+
+LABELS = ("boilerplate", "body", "title", "byline", "comment")
+BOILER, BODY, TITLE, BYLINE, COMMENT = range(5)
+
+# "• 5", "+12", "-1": a vote score alone on its line.
+SCORE_RE = re.compile(r"^\s*[•·*▲▼]?\s*([+-]?\d{1,5})\s*(?:points?|votes?)?\s*$")
+COMMENTS_MARKER_RE = re.compile(
+    r"^\s*(?:\d+\s+)?(?:comments?|responses?|replies|reader comments|discussion|kommentare|commentaires|"
+    r"comentarios|commenti|reacties)\s*(?:\(\d+\))?\s*:?\s*$|^\s*(?:leave a (?:reply|comment)|"
+    r"post a comment|add (?:a|your) comment|join the discussion)\b", re.I)
+COMMENTS_END_RE = re.compile(r"\b(?:log ?in|sign ?in|register)\b.{0,20}\b(?:comment|reply|post)|"
+                             r"\b(?:leave|post|add) a (?:comment|reply)\b", re.I)
+BYLINE_PREFIX_RE = re.compile(r"^\s*(?:by|von|par|por|di|door|av|autor(?:in)?|author|written by|"
+                              r"posted by|story by|words by)\s*:?\s+", re.I)
+NAME_RE = re.compile(r"^(?:[A-ZÀ-Þ][\w'’.-]*\.?|de|da|van|von|der|del|la|le|di|bin|al)"
+                     r"(?:\s+(?:[A-ZÀ-Þ][\w'’.-]*\.?|de|da|van|von|der|del|la|le|di|bin|al)){0,4}$")
+MONTHS = {m: i + 1 for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
+MONTH_NAME = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+DATE_PARSERS = [
+    (re.compile(r"\b((?:19|20)\d{2})[-/.](\d{1,2})[-/.](\d{1,2})\b"), ("y", "m", "d")),
+    (re.compile(MONTH_NAME + r"\s*(\d{1,2})(?:st|nd|rd|th)?\s*,?\s*((?:19|20)\d{2})\b", re.I), ("M", "d", "y")),
+    (re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\.?\s*(?:of\s+)?" + MONTH_NAME + r",?\s*((?:19|20)\d{2})\b", re.I),
+     ("d", "M", "y")),
+    (re.compile(r"\b(\d{1,2})[./](\d{1,2})[./]((?:19|20)\d{2})\b"), ("a", "b", "y")),
+]
+
+
+def parse_date(text: str) -> str | None:
+    """The first date in ``text`` as ``YYYY-MM-DD``; day/month order is taken only when unambiguous."""
+    best: tuple[int, str] | None = None
+    for regex, order in DATE_PARSERS:
+        m = regex.search(text)
+        if not m:
+            continue
+        parts = dict(zip(order, m.groups()))
+        if "M" in parts:
+            parts["m"] = str(MONTHS[parts.pop("M")[:3].lower()])
+        if "a" in parts:  # numeric d/m or m/d: only when one of them cannot be a month
+            a, b = int(parts.pop("a")), int(parts.pop("b"))
+            if a > 12 >= b:
+                parts["d"], parts["m"] = str(a), str(b)
+            elif b > 12 >= a:
+                parts["d"], parts["m"] = str(b), str(a)
+            else:
+                continue
+        y, mo, d = int(parts["y"]), int(parts["m"]), int(parts["d"])
+        if 1 <= mo <= 12 and 1 <= d <= 31 and (best is None or m.start() < best[0]):
+            best = (m.start(), f"{y:04d}-{mo:02d}-{d:02d}")
+    return best[1] if best else None
+
+
+def parse_author(line: str) -> str | None:
+    """A person's name from a byline: prefix ("By") and any date or trailing clause removed."""
+    s = BYLINE_PREFIX_RE.sub("", line.strip())
+    m = DATE_RE.search(s)
+    if m:
+        s = s[: m.start()]
+    s = re.split(r"\s+[|•·/–—-]\s+|,|\s+(?:on|am|le|el|il|and|und)\s+|\(", s)[0].strip(" :;|-–—")
+    return s if 0 < len(s) <= 60 and NAME_RE.match(s) else None
+
+
+@dataclass
+class Labelled:
+    """One page's lines, their labels (indices into ``LABELS``) and what was read from them."""
+
+    lines: list[str]
+    labels: np.ndarray
+    probs: np.ndarray
+    title: str | None = None
+    author: str | None = None
+    date: str | None = None
+    comments: list[dict[str, Any]] = field(default_factory=list)
+    site_repeated: int = 0
+
+    @property
+    def body_mask(self) -> np.ndarray:
+        return self.labels == BODY
+
+    @property
+    def body(self) -> str:
+        return "\n\n".join(s.strip() for s, m in zip(self.lines, self.body_mask) if m)
+
+    def counts(self) -> dict[str, int]:
+        c = np.bincount(self.labels, minlength=len(LABELS)) if len(self.labels) else np.zeros(len(LABELS), int)
+        return {name: int(n) for name, n in zip(LABELS, c)}
+
+
+class SiteTable:
+    """How many documents of each site hold each line, keyed by a 64-bit hash of (site, line)."""
+
+    def __init__(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        order = np.argsort(keys)
+        self.keys = keys[order]
+        self.counts = counts[order]
+
+    @staticmethod
+    def key(site: str, line: str) -> int:
+        import xxhash
+
+        return xxhash.xxh3_64_intdigest(f"{site}\n{' '.join(line.split()).lower()}")
+
+    def lookup(self, site: str, lines: list[str]) -> np.ndarray:
+        if not len(self.keys) or not lines:
+            return np.zeros(len(lines), dtype=np.int64)
+        keys = np.fromiter((self.key(site, s) for s in lines), dtype=np.uint64, count=len(lines))
+        pos = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return np.where(self.keys[pos] == keys, self.counts[pos], 0).astype(np.int64)
+
+    def save(self, path: str | Path) -> None:
+        with open(path, "wb") as fh:
+            np.savez_compressed(fh, keys=self.keys, counts=self.counts)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SiteTable:
+        data = np.load(path)
+        return cls(data["keys"], data["counts"])
+
+
+def site_of(url: str | None) -> str:
+    host = urlsplit(url or "").netloc.lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def build_site_table(docs: Iterable[tuple[str | None, str]]) -> SiteTable:
+    """First pass of corpus mode: from (url, text) pairs, count the documents of each site holding each line."""
+    from collections import Counter
+
+    counter: Counter[int] = Counter()
+    for url, text in docs:
+        site = site_of(url)
+        lines = {" ".join(s.split()) for s in text.split("\n")}
+        lines.discard("")
+        counter.update(SiteTable.key(site, s) for s in lines)
+    keys = np.fromiter(counter.keys(), dtype=np.uint64, count=len(counter))
+    counts = np.fromiter(counter.values(), dtype=np.int64, count=len(counter))
+    return SiteTable(keys, counts)
+
+
+class Cleaner:
+    """Labels the lines of a page and reads title, byline, date and comments from them."""
+
+    def __init__(self, model: LineModel, body_threshold: float | None = None, comments: bool = True,
+                 site_table: SiteTable | None = None, min_site_docs: int = 3) -> None:
+        self.model = model
+        self.threshold = model.body_threshold if body_threshold is None else body_threshold
+        self.comments = comments
+        self.site_table = site_table
+        self.min_site_docs = min_site_docs
+
+    def label(self, page: Page, site: str | None = None) -> Labelled:
+        probs, own = self.model.predict(page)
+        n = len(page.lines)
+        labels = np.where(probs[:, BODY] >= self.threshold, BODY, BOILER) if n else np.zeros(0, dtype=np.int64)
+        out = Labelled(page.lines, labels.astype(np.int64), probs)
+        if n == 0:
+            return out
+        if self.site_table is not None and site is not None:
+            repeated = self.site_table.lookup(site, page.lines) >= self.min_site_docs
+            out.site_repeated = int(repeated.sum())
+            out.labels[repeated] = BOILER
+        self._title_and_byline(out)
+        if self.comments:
+            self._comments(out)
+        return out
+
+    # -- title, byline, date
+    def _title_and_byline(self, out: Labelled) -> None:
+        labels, probs, lines = out.labels, out.probs, out.lines
+        body_idx = np.flatnonzero(labels == BODY)
+        first_body = int(body_idx[0]) if len(body_idx) else len(lines)
+        # The title is the most title-like line up to a little into the body.
+        zone = min(first_body + 3, len(lines))
+        if zone:
+            t = int(np.argmax(probs[:zone, TITLE]))
+            if probs[t, TITLE] >= 0.15 and len(lines[t].split()) <= 40:
+                out.title = lines[t].strip()
+                labels[t] = TITLE
+        # Byline/date: short lines around the start of the body, flagged by the model or a "By" prefix.
+        lo = max(0, (np.flatnonzero(labels == TITLE)[0] if (labels == TITLE).any() else first_body) - 3)
+        hi = min(len(lines), first_body + 6)
+        for i in range(lo, hi):
+            s = lines[i].strip()
+            if labels[i] == TITLE or len(s.split()) > 12:
+                continue
+            flagged = probs[i, BYLINE] >= 0.3 or BYLINE_PREFIX_RE.match(s) is not None
+            date = parse_date(s) if DATE_RE.search(s) else None
+            author = parse_author(s) if flagged else None
+            if date and out.date is None and len(s.split()) <= 10:
+                out.date = date
+                labels[i] = BYLINE
+            if author and out.author is None:
+                out.author = author
+                labels[i] = BYLINE
+        # An author's bio closing the article ("Jane Doe is a ...") is about the author, not the article.
+        if out.author:
+            surname = out.author.split()[-1]
+            body_idx = np.flatnonzero(labels == BODY)
+            for i in body_idx[::-1][:2]:
+                head = " ".join(lines[i].split()[:5])
+                if surname in head and re.search(r"\b(?:is|was|writes|ist|est|es)\b", lines[i][:200]):
+                    labels[i] = BYLINE
+                    break
+
+    # -- comments
+    def _comments(self, out: Labelled) -> None:
+        labels, probs, lines = out.labels, out.probs, out.lines
+        n = len(lines)
+        body_idx = np.flatnonzero(labels == BODY)
+        if not len(body_idx):
+            return
+        # The comment section opens at a marker or a score line after the start of the article.
+        start = None
+        for i in range(int(body_idx[0]) + 1, n):
+            if COMMENTS_MARKER_RE.match(lines[i]) or SCORE_RE.match(lines[i]):
+                start = i
+                break
+        if start is None:
+            return
+        comments: list[dict[str, Any]] = []
+        current: dict[str, Any] | None = None
+        text_indent: int | None = None
+        for i in range(start, n):
+            s = lines[i].strip()
+            score = SCORE_RE.match(lines[i])
+            if COMMENTS_END_RE.search(s) and len(s.split()) <= 8:
+                break
+            if score:
+                current = {"author": None, "date": None, "score": int(score.group(1)), "text": []}
+                comments.append(current)
+                labels[i] = COMMENT
+                continue
+            header = len(s.split()) <= 8 and DATE_RE.search(s) and probs[i, BODY] < 0.5
+            if header and current is None or (header and current is not None and current["text"]):
+                m = DATE_RE.search(s)
+                author = parse_author(s[: m.start()]) if m else None
+                current = {"author": author, "date": parse_date(s), "score": None, "text": []}
+                comments.append(current)
+                labels[i] = COMMENT
+                continue
+            if current is None:
+                continue
+            indent = len(lines[i]) - len(lines[i].lstrip())
+            # Comment text: lines indented like the comment's first line, else content-like lines.
+            if text_indent is None and (indent > 0 or probs[i, BODY] >= 0.3):
+                text_indent = indent
+            if (text_indent and indent >= text_indent) or (not text_indent and probs[i, BODY] >= 0.3):
+                current["text"].append(s)
+                labels[i] = COMMENT
+            elif current["text"]:
+                break
+        out.comments = [dict(c, text="\n".join(c["text"])) for c in comments if c["text"]]
+        # Score lines whose comment had no text are not comments after all.
+        if len(out.comments) < len(comments):
+            for i in range(start, n):
+                if labels[i] == COMMENT and SCORE_RE.match(lines[i]):
+                    pass
+
+
+class Clean(MapStep):
+    """Keep the body of page text; title, author, date and comments to ``meta``; label counts to signals.
+
+    Parameters: ``model`` (path of a model JSON; the shipped one if omitted), ``body_threshold`` (the
+    model's tuned one if omitted), ``comments`` (detect comments), ``keep_labels`` (per-line labels in
+    ``meta.clean_lines``), ``site_table`` and ``min_site_docs`` (corpus mode), ``drop_empty`` (reject a
+    document whose body is empty).
+    """
+
+    name = "clean"
+
+    def __init__(self, model: str | None = None, body_threshold: float | None = None, comments: bool = True,
+                 keep_labels: bool = False, site_table: str | None = None, min_site_docs: int = 3,
+                 drop_empty: bool = True) -> None:
+        self.model_path = model
+        self.body_threshold = body_threshold
+        self.comments = comments
+        self.keep_labels = keep_labels
+        self.site_table_path = site_table
+        self.min_site_docs = min_site_docs
+        self.drop_empty = drop_empty
+        self.cleaner: Cleaner | None = None
+
+    def setup(self) -> None:
+        table = SiteTable.load(self.site_table_path) if self.site_table_path else None
+        self.cleaner = Cleaner(LineModel.load(self.model_path), self.body_threshold, self.comments, table,
+                               self.min_site_docs)
+
+    def map(self, doc: Document) -> Document:
+        if self.cleaner is None:
+            self.setup()
+        assert self.cleaner is not None
+        out = self.cleaner.label(split_page(doc.text), site_of(doc.url) if doc.url else None)
+        doc.text = out.body
+        for key in ("title", "author", "date"):
+            if getattr(out, key):
+                doc.meta[key] = getattr(out, key)
+        if out.comments:
+            doc.meta["comments"] = out.comments
+        for name, count in out.counts().items():
+            doc.signals[f"clean_{name}_lines"] = count
+        if self.cleaner.site_table is not None:
+            doc.signals["clean_site_repeated_lines"] = out.site_repeated
+        if self.keep_labels:
+            doc.meta["clean_lines"] = [[LABELS[lab], s] for lab, s in zip(out.labels, out.lines)]
+        if self.drop_empty and not doc.text:
+            doc.reason = self.reject("empty_body", value=0, threshold=1)
+        return doc
+
+
+# --------------------------------------------------------------------------- command line
+def _read_docs(paths: list[str]) -> Iterable[tuple[str | None, str]]:
+    """(url, text) from JSONL files (.jsonl, .jsonl.gz, .jsonl.zst) with ``text`` and ``url`` fields."""
+    import gzip
+    import io
+
+    import orjson
+
+    for path in paths:
+        if path.endswith(".zst"):
+            import zstandard
+
+            fh: Any = io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(open(path, "rb")),
+                                       encoding="utf-8")
+        elif path.endswith(".gz"):
+            fh = gzip.open(path, "rt", encoding="utf-8")
+        else:
+            fh = open(path, encoding="utf-8")
+        with fh:
+            for line in fh:
+                if line.strip():
+                    rec = orjson.loads(line)
+                    yield rec.get("url"), rec.get("text") or ""
+
+
+def cli(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="thresher clean", description="Clean one page of extracted text: "
+                                 "show its body, or every line with its label (--json).")
+    ap.add_argument("file", nargs="*", help="a text file ('-' for stdin); with --build-site-table, JSONL files")
+    ap.add_argument("--json", action="store_true", help="JSON with title, author, date, comments, labels")
+    ap.add_argument("--labels", action="store_true", help="print every line prefixed with its label")
+    ap.add_argument("--url", default=None, help="the page's URL (corpus mode looks up its site)")
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--site-table", default=None)
+    ap.add_argument("--build-site-table", metavar="OUT", default=None,
+                    help="corpus mode, first pass: count lines per site over the JSONL files, write OUT.npz")
+    args = ap.parse_args(argv)
+    if args.build_site_table:
+        table = build_site_table(_read_docs(args.file))
+        table.save(args.build_site_table)
+        print(f"wrote {args.build_site_table}: {len(table.keys)} (site, line) keys", file=sys.stderr)
+        return 0
+    if len(args.file) != 1:
+        ap.error("give one file")
+    text = sys.stdin.read() if args.file[0] == "-" else Path(args.file[0]).read_text(encoding="utf-8")
+    step = Clean(model=args.model, site_table=args.site_table, keep_labels=True, drop_empty=False)
+    step.setup()
+    doc = step.map(Document(id=args.file[0], text=text, url=args.url))
+    if args.json:
+        import orjson
+
+        print(orjson.dumps({"text": doc.text, "meta": doc.meta, "signals": doc.signals},
+                           option=orjson.OPT_INDENT_2).decode())
+    elif args.labels:
+        for label, line in doc.meta["clean_lines"]:
+            print(f"{label:<12} {line}")
+    else:
+        for key in ("title", "author", "date"):
+            if key in doc.meta:
+                print(f"{key}: {doc.meta[key]}")
+        print()
+        print(doc.text)
+        for c in doc.meta.get("comments", []):
+            print(f"\n--- comment (author={c['author']}, date={c['date']}, score={c['score']})\n{c['text']}")
+    return 0

@@ -1,0 +1,291 @@
+"""Reading a run directory back for the report and ``thresher inspect``: its stats, its step order, and its
+output documents (kept/ and rejected/, JSONL[.zst] or Parquet).
+
+Everything the charts count comes from ``stats/`` (exact, cheap). What the stats do not hold is gathered
+by one pass over ``rejected/`` (drop samples per rule, duplicate cluster sizes) and a bounded pass over
+``kept/`` (samples of removed lines). Both passes parse only what they need: the reason at the end of a
+JSONL line, and whole documents only for the few that end up in a sample.
+
+Finding one document by id (``find_doc``) scans the output files in order and stops at the first match;
+the scan compares line prefixes, no JSON parsing, so it runs at about the speed of zstd decompression.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from thresher.engines.rundir import RunDir, aggregate, read_json
+from thresher.io.jsonl import open_bytes
+
+JSONL_ENDINGS = (".jsonl.zst", ".jsonl")
+# Per-line labels that a cleaning step may keep in ``meta`` (see docs/report.md): a list of dicts with at
+# least "line" and, for a removed line, "rule".
+REMOVED_LINES_KEY = "removed_lines"
+CLEAN_LINES_KEY = "clean_lines"
+
+
+# -- run-level data ---------------------------------------------------------------------------------------
+def load_summary(run_dir: str | Path) -> dict[str, Any]:
+    """``stats/summary.json``, or the aggregate of the per-shard stats when the run has not finished."""
+    rd = RunDir(run_dir)
+    path = rd.stats / "summary.json"
+    if path.exists():
+        return read_json(path)
+    if not rd.stats.is_dir():
+        raise FileNotFoundError(f"{rd.path} is not a run directory (no stats/)")
+    total = aggregate(rd)
+    total["complete"] = False
+    return total
+
+
+def load_plan(run_dir: str | Path) -> dict[str, Any]:
+    path = RunDir(run_dir).plan_path
+    return read_json(path) if path.exists() else {}
+
+
+def step_order(summary: dict[str, Any], plan: dict[str, Any]) -> list[str]:
+    """Step names in pipeline order (stats keys are sorted; the plan keeps the YAML order)."""
+    names: list[str] = []
+    for entry in ((plan.get("pipeline") or {}).get("steps") or []):
+        name = entry if isinstance(entry, str) else next(iter(entry), None) if isinstance(entry, dict) else None
+        if name and name not in names:
+            names.append(name)
+    names = [n for n in names if n in summary.get("steps", {})]
+    return names + [n for n in summary.get("steps", {}) if n not in names]
+
+
+def funnel(summary: dict[str, Any], plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per step in pipeline order: documents in, dropped, out, seconds."""
+    rows = []
+    for name in step_order(summary, plan):
+        st = summary["steps"][name]
+        rows.append({"step": name, "in": st.get("in", 0), "dropped": st.get("dropped", 0),
+                     "out": st.get("in", 0) - st.get("dropped", 0), "seconds": st.get("seconds", 0.0)})
+    return rows
+
+
+def bucket_low(label: str) -> int:
+    """Sort key of a log2 length bucket label ("0", "1-1", "2-3", ...)."""
+    return int(label.split("-")[0])
+
+
+def size_bucket(n: int) -> str:
+    """Cluster size bucket: 2, 3, 4, 5-8, 9-16, ..."""
+    if n <= 4:
+        return str(n)
+    high = 1 << (n - 1).bit_length()
+    return f"{high // 2 + 1}-{high}"
+
+
+# -- output files -----------------------------------------------------------------------------------------
+def output_files(run_dir: str | Path, which: str) -> list[Path]:
+    """kept/ or rejected/ files of the run, in shard order (rejected: phase, then shard)."""
+    folder = Path(run_dir) / which
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.name.endswith((*JSONL_ENDINGS, ".parquet")))
+
+
+def iter_lines(path: Path) -> Iterator[bytes]:
+    """Raw JSON lines of a JSONL output file; Parquet rows are turned into the same JSON form."""
+    if path.name.endswith(".parquet"):
+        for row in _parquet_rows(path):
+            yield orjson.dumps(row)
+        return
+    with open_bytes(str(path)) as fh:
+        for line in fh:
+            if line.strip():
+                yield line
+
+
+def _parquet_rows(path: Path, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    for batch in pf.iter_batches(columns=columns):
+        for row in batch.to_pylist():
+            for key in ("meta", "signals", "reason"):
+                if isinstance(row.get(key), str):
+                    row[key] = orjson.loads(row[key])
+            yield row
+
+
+def parse_reason(line: bytes) -> dict[str, Any] | None:
+    """The ``reason`` of a document line, parsing only the reason: it is the last key ``to_dict`` writes.
+    Falls back to a full parse when the line is not in that shape."""
+    at = line.rfind(b'"reason":')
+    if at >= 0:
+        tail = line[at + 9:].rstrip()
+        if tail.endswith(b"}"):
+            try:
+                reason = orjson.loads(tail[:-1])
+                if isinstance(reason, dict):
+                    return reason
+            except orjson.JSONDecodeError:
+                pass
+    try:
+        return orjson.loads(line).get("reason")
+    except orjson.JSONDecodeError:
+        return None
+
+
+def reason_key(reason: dict[str, Any]) -> str:
+    return f"{reason.get('step')}.{reason.get('rule')}"
+
+
+def rule_matches(query: str, key: str) -> bool:
+    """``--reason`` accepts "step.rule", a bare rule name, or a step name (all of its rules)."""
+    step, _, rule = key.partition(".")
+    return query in (key, rule, step)
+
+
+# -- one pass over rejected/ and a bounded one over kept/ ------------------------------------------------
+@dataclass
+class Samples:
+    """What the report shows beyond the stats, gathered from the output files."""
+
+    removed: dict[str, list[dict[str, Any]]] = field(default_factory=dict)     # reason key -> documents
+    clusters: Counter = field(default_factory=Counter)                         # kept id -> duplicates
+    removed_lines: list[dict[str, Any]] = field(default_factory=list)          # {line, rule, step, id}
+    removed_line_counts: Counter = field(default_factory=Counter)              # "step.rule" -> lines
+    docs_scanned_for_lines: int = 0
+    lines_scan_complete: bool = True
+
+
+class _Reservoir:
+    """A uniform sample of at most ``k`` items from a stream, reproducible (seeded)."""
+
+    def __init__(self, k: int, seed: int = 0):
+        self.k, self.n, self.items, self.rng = k, 0, [], random.Random(seed)
+
+    def add(self, item: Any) -> None:
+        self.n += 1
+        if len(self.items) < self.k:
+            self.items.append(item)
+        else:
+            j = self.rng.randrange(self.n)
+            if j < self.k:
+                self.items[j] = item
+
+
+def removed_lines_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Lines a step removed from this document, as ``{line, rule, step}``: what line-removing steps keep in
+    ``meta.removed_lines`` (``keep_removed: true``), plus the lines the ``clean`` step did not keep as body
+    (``keep_labels: true`` keeps ``meta.clean_lines`` as ``[label, line]`` pairs; the label is the rule)."""
+    meta = doc.get("meta") or {}
+    found = [x for x in meta.get(REMOVED_LINES_KEY) or [] if isinstance(x, dict) and "line" in x]
+    for pair in meta.get(CLEAN_LINES_KEY) or []:
+        if isinstance(pair, list) and len(pair) == 2 and pair[0] != "body":
+            found.append({"line": pair[1], "rule": pair[0], "step": "clean"})
+    return found
+
+
+def collect_samples(run_dir: str | Path, per_rule: int = 4, lines_per_rule: int = 6,
+                    kept_scan_bytes: int = 256 << 20) -> Samples:
+    """Drop samples per rule and duplicate clusters (all of rejected/), and removed lines (rejected/, then
+    kept/ until ``kept_scan_bytes`` of JSON have been read). Blank removed lines are neither counted nor
+    sampled: they carry nothing to look at."""
+    out = Samples()
+    reservoirs: dict[str, _Reservoir] = {}
+    line_reservoirs: dict[str, _Reservoir] = {}
+    markers = (f'"{REMOVED_LINES_KEY}"'.encode(), f'"{CLEAN_LINES_KEY}"'.encode())
+
+    def take_lines(line: bytes) -> None:
+        if markers[0] not in line and markers[1] not in line:
+            return
+        doc = orjson.loads(line)
+        for entry in removed_lines_of(doc):
+            if not str(entry["line"]).strip():
+                continue
+            key = f"{entry.get('step')}.{entry.get('rule')}"
+            out.removed_line_counts[key] += 1
+            line_reservoirs.setdefault(key, _Reservoir(lines_per_rule, seed=len(line_reservoirs))).add(
+                {**entry, "id": doc.get("id")})
+
+    for path in output_files(run_dir, "rejected"):
+        for line in iter_lines(path):
+            reason = parse_reason(line)
+            if not reason:
+                continue
+            if reason.get("duplicate_of") is not None:
+                out.clusters[reason["duplicate_of"]] += 1
+            key = reason_key(reason)
+            reservoirs.setdefault(key, _Reservoir(per_rule, seed=len(reservoirs))).add(line)
+            take_lines(line)
+    budget = kept_scan_bytes
+    for path in output_files(run_dir, "kept"):
+        for line in iter_lines(path):
+            if budget <= 0:
+                out.lines_scan_complete = False
+                break
+            budget -= len(line)
+            out.docs_scanned_for_lines += 1
+            take_lines(line)
+        if budget <= 0:
+            out.lines_scan_complete = False
+            break
+    out.removed = {key: [orjson.loads(x) for x in r.items] for key, r in sorted(reservoirs.items())}
+    out.removed_lines = [x for _, r in sorted(line_reservoirs.items()) for x in r.items]
+    return out
+
+
+def cluster_histogram(clusters: Counter) -> dict[str, int]:
+    """Number of duplicate clusters per size bucket (size = the kept document + its duplicates)."""
+    hist: Counter[str] = Counter(size_bucket(n + 1) for n in clusters.values())
+    return dict(sorted(hist.items(), key=lambda kv: int(kv[0].split("-")[0])))
+
+
+# -- finding documents --------------------------------------------------------------------------------------
+def find_doc(run_dir: str | Path, doc_id: str, where: tuple[str, ...] = ("kept", "rejected")
+             ) -> tuple[dict[str, Any], Path] | None:
+    """The first document with this id (kept/ first, then rejected/), with the file it was found in.
+
+    A linear scan: each line is compared with the id's JSON prefix, so only the match is parsed."""
+    prefix = b'{"id":' + orjson.dumps(doc_id) + b","
+    for which in where:
+        for path in output_files(run_dir, which):
+            if path.name.endswith(".parquet"):
+                for row in _parquet_rows(path):
+                    if row.get("id") == doc_id:
+                        return row, path
+                continue
+            for line in iter_lines(path):
+                if line.startswith(prefix):
+                    return orjson.loads(line), path
+    return None
+
+
+def sample_reason(run_dir: str | Path, query: str, n: int, seed: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """A uniform sample of ``n`` rejected documents whose reason matches ``query``, and how many matched."""
+    res = _Reservoir(n, seed)
+    for path in output_files(run_dir, "rejected"):
+        for line in iter_lines(path):
+            reason = parse_reason(line)
+            if reason and rule_matches(query, reason_key(reason)):
+                res.add(line)
+    return [orjson.loads(x) for x in res.items], res.n
+
+
+def sample_removed_lines(run_dir: str | Path, query: str, n: int, seed: int = 0
+                         ) -> tuple[list[dict[str, Any]], int]:
+    """A uniform sample of ``n`` non-blank removed lines (from any document's meta) whose rule matches
+    ``query``, and how many matched."""
+    res = _Reservoir(n, seed)
+    markers = (f'"{REMOVED_LINES_KEY}"'.encode(), f'"{CLEAN_LINES_KEY}"'.encode())
+    for which in ("kept", "rejected"):
+        for path in output_files(run_dir, which):
+            for line in iter_lines(path):
+                if markers[0] not in line and markers[1] not in line:
+                    continue
+                doc = orjson.loads(line)
+                for entry in removed_lines_of(doc):
+                    if str(entry["line"]).strip() and rule_matches(query, f"{entry.get('step')}.{entry.get('rule')}"):
+                        res.add({**entry, "id": doc.get("id"), "url": doc.get("url")})
+    return res.items, res.n
