@@ -209,3 +209,20 @@ def test_line_dedup_per_site(tmp_path):
     assert docs["d0"].text.startswith("Home") and not docs["d1"].text.startswith("Home")
     assert docs["d3"].text.startswith("Home") and not docs["d4"].text.startswith("Home")
     assert "meta" not in docs["d4"].meta and "removed_lines" not in docs["d4"].meta
+
+
+def test_exact_dedup_against_an_earlier_run(tmp_path):
+    from thresher.dedup.exact import ExactDedup
+
+    old = {"00000": [Document(id="a", text="Alpha  text"), Document(id="a2", text="alpha text"),
+                     Document(id="b", text="beta")]}
+    run_global_step(ExactDedup(n_partitions=2), old, tmp_path / "run1" / "state" / "exact_dedup")
+    assert {d.id: d.reason.duplicate_of for d in old["00000"] if d.reason} == {"a2": "a"}
+    new = {"00000": [Document(id="x", text="ALPHA text"), Document(id="y", text="gamma"),
+                     Document(id="y2", text="gamma"), Document(id="z", text="beta")]}
+    run_global_step(ExactDedup(n_partitions=2, against=str(tmp_path / "run1")), new,
+                    tmp_path / "run2" / "state" / "exact_dedup")
+    assert {d.id: d.reason.duplicate_of for d in new["00000"] if d.reason} == {"x": "a", "y2": "y", "z": "b"}
+    with pytest.raises(ValueError):
+        run_global_step(ExactDedup(n_partitions=3, against=str(tmp_path / "run1")),
+                        {"00000": [Document(id="q", text="q")]}, tmp_path / "run3")

@@ -3,6 +3,7 @@ side with its match), and samples of one rule's removals, on a real run."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import unicodedata
 from pathlib import Path
@@ -137,3 +138,69 @@ def test_parquet_output(tmp_path: Path, capsys):
     assert found is not None and found[0]["reason"]["rule"] == "duplicate"
     rc, out = inspect(capsys, str(run_dir), "--id", "doc-01")
     assert rc == 0 and "duplicate of doc-00" in out
+
+
+def test_wrapping_fits_the_column():
+    from thresher.report.inspect import _cells, _fit
+
+    for text in ("        indented line with some words in it", "x" * 130, " a  b   c ", "简体中文的句子" * 6, ""):
+        for width in (10, 33):
+            pieces = _fit(text, width)
+            assert pieces and all(_cells(p) <= width for p in pieces)
+            assert "".join(pieces).replace(" ", "") == text.replace(" ", "")
+
+
+def test_id_index_finds_every_document(run_dir: Path):
+    docs = read_run(run_dir)
+    for kind in ("kept", "rejected"):
+        for doc in docs[kind]:
+            found = find_doc(run_dir, doc["id"])
+            assert found is not None and found[0]["id"] == doc["id"]
+            assert found[1].parent.name == kind      # the fixture's ids are unique
+            assert find_doc(run_dir, doc["id"], use_index=False)[0] == found[0]
+    assert (run_dir / "state" / "report" / "ids.npy").exists()
+    assert find_doc(run_dir, "no-such-doc") is None
+
+
+def test_id_index_is_rebuilt_when_outputs_change(tmp_path: Path):
+    run_dir = make_run(tmp_path)
+    assert find_doc(run_dir, SEED) is not None
+    index = run_dir / "state" / "report" / "ids.npy"
+    before = index.stat().st_mtime_ns
+    kept = sorted((run_dir / "kept").iterdir())[0]
+    kept.write_bytes(kept.read_bytes())    # same content, new mtime: as after a resumed run
+    os.utime(kept, ns=(before + 10**9, before + 10**9))
+    assert find_doc(run_dir, SEED) is not None
+    assert index.stat().st_mtime_ns != before
+
+
+def test_repeated_ids_are_all_reachable(tmp_path: Path, capsys):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("a.jsonl", "b.jsonl"):      # the same records twice: every id appears in both
+        shutil.copy(REPORT_FIX / "news.jsonl", inputs / name)
+    run_dir = tmp_path / "run"
+    assert main(["run", str(inputs), "-o", str(run_dir), "--config", str(REPORT_FIX / "pipeline.yaml"),
+                 "--workers", "1", "-q"]) == 0
+    rc, out = inspect(capsys, str(run_dir), "--id", "doc-00")
+    assert rc == 0 and "status  KEPT" in out and "2 documents have this id" in out
+    rc, out = inspect(capsys, str(run_dir), "--id", "doc-00", "--nth", "2")
+    assert rc == 0 and "DROPPED  exact_dedup.duplicate" in out and "the texts are identical" in out
+    rc, out = inspect(capsys, str(run_dir), "--id", "doc-00", "--nth", "3")
+    assert rc == 1
+
+
+def test_clean_labels_show_every_line_in_page_order():
+    from thresher.report.data import removed_lines_of
+    from thresher.report.inspect import _text_with_removed
+
+    doc = {"id": "p", "text": "Body one.\nBody two.", "meta": {"clean_lines": [
+        ["boilerplate", "Home | News"], ["title", "A title"], ["body", "Body one."], ["comment", "nice post"],
+        ["body", "Body two."]]}}
+    assert removed_lines_of(doc) == [{"line": "Home | News", "rule": "boilerplate", "step": "clean"},
+                                     {"line": "A title", "rule": "title", "step": "clean"},
+                                     {"line": "nice post", "rule": "comment", "step": "clean"}]
+    out = _text_with_removed(doc, 80, Style(False), None)
+    start = next(i for i, line in enumerate(out) if line.startswith("page lines"))
+    assert out[start + 1:start + 6] == ["- │ [boilerplate] Home | News", "- │ [title] A title", "  │ Body one.",
+                                        "- │ [comment] nice post", "  │ Body two."]

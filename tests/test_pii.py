@@ -23,22 +23,27 @@ def run(step: PIIRedact, text: str) -> Document:
 
 
 def test_emails(pii):
-    out = run(pii, "Write to john.doe+news@mail.example.co.uk or JANE_O'Neil@Example.ORG, not logo@2x.png.")
-    assert out.text == "Write to email@example.com or email@example.com, not logo@2x.png."
-    assert out.signals == {"pii_emails": 2, "pii_ips": 0, "pii_phones": 0}
+    out = run(pii, "Write to john.doe+news@mail.example.co.uk or JANE_O@Example.ORG, not logo@2x.png; "
+                   "'quoted@example.com' f***@example.com \u00e2\u009f\u00a8bug-grep@gnu.org\u00e2\u009f\u00a9.")
+    assert out.text == ("Write to email@example.com or email@example.com, not logo@2x.png; 'email@example.com' "
+                        "email@example.com \u00e2\u009f\u00a8email@example.com\u00e2\u009f\u00a9.")
+    assert out.signals == {"pii_emails": 5, "pii_ips": 0, "pii_phones": 0}
 
 
-@pytest.mark.parametrize("text", ["a@b", "user@localhost", "x@y.z1", "@handle on social", "price 5 @ 3.99"])
+@pytest.mark.parametrize("text", ["a@b", "user@localhost", "x@y.z1", "@handle on social", "price 5 @ 3.99",
+                                  "go get example.com/mod@v1.3.4", "npm i react-dom@19.2", "http://user:pass@10.1.1.1:80"])
 def test_not_emails(pii, text):
     out = run(pii, text)
     assert out.signals["pii_emails"] == 0
 
 
 def test_ipv4_only_global_addresses(pii):
-    text = "dns 8.8.8.8, lan 192.168.0.1, local 127.0.0.1, 10.0.0.7, bad 256.1.1.1, version 1.2.3.4.5."
+    text = ("dns 8.8.8.8, lan 192.168.0.1, local 127.0.0.1, 10.0.0.7, bad 256.1.1.1, version 1.2.3.4.5, "
+            "v3.0.2.3912, doi 10.2466/pr0.1976.39.2.601, glued 1.1.1.1Free DNS.")
     out = run(pii, text)
-    assert out.text == "dns 192.0.2.1, lan 192.168.0.1, local 127.0.0.1, 10.0.0.7, bad 256.1.1.1, version 1.2.3.4.5."
-    assert out.signals["pii_ips"] == 1
+    assert out.text == ("dns 192.0.2.1, lan 192.168.0.1, local 127.0.0.1, 10.0.0.7, bad 256.1.1.1, version 1.2.3.4.5, "
+                        "v3.0.2.3912, doi 10.2466/pr0.1976.39.2.601, glued 192.0.2.1Free DNS.")
+    assert out.signals["pii_ips"] == 2
     everything = PIIRedact(only_global_ips=False)
     assert run(everything, "lan 192.168.0.1 and 127.0.0.1").signals["pii_ips"] == 2
 

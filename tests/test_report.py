@@ -196,3 +196,15 @@ def test_screenshot_draws_charts(run_dir: Path, tmp_path: Path):
     for name, hex_color in COLORS.items():
         rgb = tuple(int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
         assert counts[rgb] >= 150, f"chart colour {name} ({hex_color}) missing: {counts[rgb]} pixels"
+
+
+def test_reader_drops_open_the_funnel(small_warc: Path, tmp_path: Path):
+    # a WARC with an image and a 404: the reader drops them before the first step
+    run_dir = tmp_path / "run"
+    assert main(["run", str(small_warc), "-o", str(run_dir), "--workers", "1", "-q"]) == 0
+    summary = orjson.loads((run_dir / "stats" / "summary.json").read_bytes())
+    at_read = sum(n for k, n in summary["reasons"].items() if k.startswith("read."))
+    assert at_read == 2
+    first = figures(run_dir).rows["funnel"][0]
+    assert first["data-key"] == "(read)" and int(first["data-value"]) == summary["read"]
+    assert int(first["data-dropped"]) == at_read

@@ -32,8 +32,10 @@ def normalised_hash(text: str) -> tuple[int, int]:
 class ExactDedup(GlobalStep):
     name = "exact_dedup"
 
-    def __init__(self, n_partitions: int = 4):
+    def __init__(self, n_partitions: int = 4, against: str | list[str] | None = None):
         self.n_partitions = n_partitions
+        # earlier run directories: their documents are always kept, new copies of them are dropped
+        self.against = [against] if isinstance(against, str) else list(against or [])
         self._buffers: dict[str, list[tuple[int, int]]] = {}
         self._ids: dict[str, list[str]] = {}
         self._decisions: dict[int, str] = {}
@@ -63,18 +65,30 @@ class ExactDedup(GlobalStep):
     # -- resolve ----------------------------------------------------------------------------------------
     def resolve(self, partition: int, n_partitions: int, shards: list[str]) -> None:
         index = self._dir("index")
-        parts = [np.load(index / f"{s}-p{partition}.npy") for s in shards]
+        # tier: earlier runs (``against``) 0..k-1, this run k; an earlier copy sorts first, so it is kept
+        folders = [_earlier_index(run, self.name, n_partitions) for run in self.against] + [index]
+        parts, tiers = [], []
+        for tier, folder in enumerate(folders[:-1]):
+            for path in sorted(folder.glob(f"*-p{partition}.npy")):
+                parts.append(np.load(path))
+                tiers.append(np.full(len(parts[-1]), tier, dtype=np.uint8))
+        for s in shards:
+            parts.append(np.load(index / f"{s}-p{partition}.npy"))
+            tiers.append(np.full(len(parts[-1]), len(folders) - 1, dtype=np.uint8))
         records = np.concatenate(parts) if parts else np.zeros(0, dtype=_RECORD)
-        records.sort(order=["hi", "lo", "shard", "pos"])
+        tier = np.concatenate(tiers) if tiers else np.zeros(0, dtype=np.uint8)
+        order = np.lexsort((records["pos"], records["shard"], tier, records["lo"], records["hi"]))
+        records, tier = records[order], tier[order]
         same = (records["hi"][1:] == records["hi"][:-1]) & (records["lo"][1:] == records["lo"][:-1])
         dup_rows = np.nonzero(same)[0] + 1
+        dup_rows = dup_rows[tier[dup_rows] == len(folders) - 1]  # earlier runs' documents are never dropped
         # the kept row of each duplicate: the start of its run of equal hashes
         run_start = np.maximum.accumulate(np.where(np.concatenate([[True], ~same]), np.arange(len(records)), 0))
         kept_rows = run_start[dup_rows]
-        ids = _IdCache(index)
+        caches = [_IdCache(folder) for folder in folders]
         decisions: dict[str, dict[int, str]] = {}
-        for dup, kept in zip(records[dup_rows], records[kept_rows]):
-            kept_id = ids.get(f"{int(kept['shard']):05d}", int(kept["pos"]))
+        for dup, kept, kept_tier in zip(records[dup_rows], records[kept_rows], tier[kept_rows].tolist()):
+            kept_id = caches[kept_tier].get(f"{int(kept['shard']):05d}", int(kept["pos"]))
             decisions.setdefault(f"{int(dup['shard']):05d}", {})[int(dup["pos"])] = kept_id
         folder = self._dir("decisions")
         for shard, found in decisions.items():
@@ -102,6 +116,16 @@ class ExactDedup(GlobalStep):
         folder = self.workdir / name
         folder.mkdir(parents=True, exist_ok=True)
         return folder
+
+
+def _earlier_index(run: str, step: str, n_partitions: int) -> Path:
+    """The index folder of an earlier run (its run directory, or its state/<step> folder)."""
+    for folder in (Path(run) / "state" / step / "index", Path(run) / "index"):
+        if folder.is_dir():
+            if not list(folder.glob(f"*-p{n_partitions - 1}.npy")) or list(folder.glob(f"*-p{n_partitions}.npy")):
+                raise ValueError(f"against {run}: its {step} index has another n_partitions than {n_partitions}")
+            return folder
+    raise FileNotFoundError(f"against {run}: no {step} index (expected state/{step}/index/)")
 
 
 class _IdCache:

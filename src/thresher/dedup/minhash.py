@@ -277,12 +277,14 @@ class MinHashDedup(GlobalStep):
         for shard in sorted(shards):
             directory = Path(self.workdir) / "index" / shard
             n = int(read_json(directory / "meta.json")["n"])
-            entries.append({"dir": str(directory), "shard": shard, "tier": 1, "offset": offset, "n": n})
+            entries.append({"shard": shard, "tier": 1, "offset": offset, "n": n})
             offset += n
         return {"shards": entries, "total": offset}
 
     def _open(self, entry: dict[str, Any]) -> ShardIndex:
-        return ShardIndex(Path(entry["dir"]), self.num_perm, self.bands)
+        # this run's shards are found from workdir, so a run directory can move (or be mounted elsewhere)
+        directory = Path(self.workdir) / "index" / entry["shard"] if entry["tier"] == 1 else Path(entry["dir"])
+        return ShardIndex(directory, self.num_perm, self.bands)
 
     def _excluded(self, entry: dict[str, Any], idx: ShardIndex) -> np.ndarray:
         """Positions that never enter a bucket: empty documents, and earlier documents that run removed."""

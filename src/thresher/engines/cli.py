@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from thresher.io.shards import DEFAULT_SHARD_BYTES
 
@@ -74,6 +75,8 @@ def run_cli(argv: list[str]) -> int:
         engine.close()
     for line in summary_lines(total):
         print(line)
+    if (report := Path(args.output) / "report.html").exists():
+        print(f"report: {report}")
     if total["errors"]:
         print(f"{total['errors']} records failed: see {args.output}/errors/", file=sys.stderr)
     if total["failed_tasks"]:

@@ -12,6 +12,7 @@ from typing import Any
 from thresher.engines.rundir import RunDir, aggregate, read_json, reconcile_line, write_json_atomic
 from thresher.engines.tasks import phases_of, pipeline_key, resolve_done, run_resolve, run_shard_phase
 from thresher.io import Shard, plan_shards
+from thresher.io.fs import local_dir
 from thresher.io.shards import DEFAULT_SHARD_BYTES
 from thresher.pipeline import Pipeline
 
@@ -81,7 +82,7 @@ def execute(inputs: list[str], output: str | Path, pipeline: Pipeline, engine: A
             keep_work: bool = False) -> dict[str, Any]:
     """Run (or resume) ``pipeline`` over ``inputs`` into ``output``. Returns the aggregated stats, with
     ``failed_tasks`` listing tasks that raised (their shards are retried by the next run)."""
-    run_dir = RunDir(output)
+    run_dir = RunDir(local_dir(str(output)))  # file:// accepted; object-store URLs refused, with why
     if restart and run_dir.path.exists():
         shutil.rmtree(run_dir.path)
     run_dir.create()
@@ -132,5 +133,14 @@ def summary_lines(total: dict[str, Any], top: int = 5) -> list[str]:
     lines = [reconcile_line(total)]
     reasons = sorted(total["reasons"].items(), key=lambda kv: -kv[1])[:top]
     if reasons:
-        lines.append("top drop reasons: " + ", ".join(f"{k} {v:,}" for k, v in reasons))
+        # packed to the terminal's width (an item never split), so the summary reads on a laptop screen
+        width = shutil.get_terminal_size((100, 24)).columns
+        line = "top drop reasons:"
+        for i, (k, v) in enumerate(reasons):
+            item = f"{k} {v:,}" + ("," if i < len(reasons) - 1 else "")
+            if len(line) + 1 + len(item) > width and line.strip():
+                lines.append(line)
+                line = " "
+            line += " " + item
+        lines.append(line)
     return lines

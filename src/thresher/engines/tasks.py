@@ -60,7 +60,7 @@ def segments(pipeline: Pipeline) -> list[list[Step]]:
 
 
 def pipeline_key(pipeline: Pipeline) -> str:
-    blob = pickle.dumps(pipeline.spec if pipeline.spec is not None else pipeline.steps)
+    blob = pickle.dumps(pipeline.spec if pipeline.spec is not None else pipeline.steps)  # deterministic for specs
     return hashlib.sha256(blob).hexdigest()[:16]
 
 

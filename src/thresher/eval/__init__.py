@@ -4,4 +4,5 @@
 EVALUATORS: dict[str, str] = {
     "dedup": "thresher.eval.dedup:cli",
     "lid": "thresher.eval.lid:cli",
+    "quality": "thresher.eval.quality:cli",
 }

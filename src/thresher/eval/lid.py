@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import orjson
@@ -44,15 +45,17 @@ def backend_codes(step: LanguageID) -> set[str]:
 def evaluate(step: LanguageID, sentences: dict[str, list[str]]) -> dict:
     step.setup()
     detect = step.detect
-    per_lang: dict[str, float] = {}
-    n_total = 0
+    predictions: dict[str, list[str]] = {}
     start = time.perf_counter()
     for code, lines in sentences.items():
-        correct = sum(1 for line in lines if detect(line)[0] == code)
-        per_lang[code] = correct / len(lines) if lines else 0.0
-        n_total += len(lines)
+        predictions[code] = [detect(line)[0] for line in lines]
     seconds = time.perf_counter() - start
-    return {"per_language": per_lang, "sentences": n_total, "seconds": seconds,
+    per_lang = {code: sum(p == code for p in preds) / len(preds) if preds else 0.0
+                for code, preds in predictions.items()}
+    # the three labels each language is most often mistaken for (bs -> hr, ms -> id, nb -> da ...)
+    confusions = {code: Counter(p for p in preds if p != code).most_common(3) for code, preds in predictions.items()}
+    n_total = sum(len(preds) for preds in predictions.values())
+    return {"per_language": per_lang, "confusions": confusions, "sentences": n_total, "seconds": seconds,
             "sentences_per_s": n_total / seconds if seconds else 0.0}
 
 

@@ -35,9 +35,14 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from thresher.document import Document
-from thresher.extract.lines import DATE_RE, LineModel, Page, split_page
+from thresher.extract.lines import LineModel, Page, split_page
 from thresher.steps import MapStep
 
+DATE_RE = re.compile(
+    r"\b(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? ?\d{1,2}\b|"
+    r"\d{1,2}\.? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*|"
+    r"(?:19|20)\d{2}\b|\d{1,2}:\d{2}|(?:mon|tues|wednes|thurs|fri|satur|sun)day)", re.I)
 LABELS = ("boilerplate", "body", "title", "byline", "comment")
 BOILER, BODY, TITLE, BYLINE, COMMENT = range(5)
 

@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from itertools import chain, compress
+from itertools import chain, compress, repeat
 from pathlib import Path
 from typing import Any
 
@@ -37,22 +37,23 @@ SPACE, LOWER, UPPER, DIGIT, PUNCT, CJK, CJK_COMMON, OTHER, NEWLINE = range(9)
 N_CLASSES = 9
 
 WORD_RE = re.compile(r"\w+")
-# Boilerplate vocabulary. English (and a few common European words) only: one feature among many, so a
-# page in another language loses nothing but this hint.
-LEXICON_RE = re.compile(
-    r"\b(?:log ?in|sign ?in|sign ?up|register|subscribe|newsletter|cookies?|privacy|terms|copyright|"
-    r"all rights reserved|share|tweet|facebook|twitter|instagram|linkedin|pinterest|whatsapp|youtube|"
-    r"e-?mail|print|menu|home|search|skip to|navigation|next|previous|prev|back to top|read more|"
-    r"more in|view all|see all|related|popular|trending|advertisement|sponsored|contact us|about us|"
-    r"faq|sitemap|careers|follow us|comments?|reply|posted|tags?|categor(?:y|ies)|archives?|"
-    r"impressum|datenschutz|connexion|inscription|accueil|inicio|buscar|suchen|startseite)\b")
-LINK_RE = re.compile(r"https?://|www\.|\.(?:com|org|net|de|fr|html?|php)\b|@\w")
-DATE_RE = re.compile(
-    r"\b(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|"
-    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? ?\d{1,2}\b|"
-    r"\d{1,2}\.? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*|"
-    r"(?:19|20)\d{2}\b|\d{1,2}:\d{2}|(?:mon|tues|wednes|thurs|fri|satur|sun)day)", re.I)
-BYLINE_RE = re.compile(r"^\s*(?:by|von|par|por|di|door|av|autor|author|written by|posted by)\b[ :]", re.I)
+# Token categories, looked up per token in one dict (bit flags): boilerplate vocabulary, date parts, link
+# parts. The vocabulary is English plus a few common European words: one hint among many features, so a
+# page in another language loses only this hint.
+LEXICON = set("""login signin signup register subscribe newsletter cookie cookies privacy terms copyright
+reserved share tweet facebook twitter instagram linkedin pinterest whatsapp youtube email print menu home
+search skip navigation next previous prev top more view related popular trending advertisement sponsored
+contact faq sitemap careers follow comment comments reply posted tags tag category categories archive
+archives password cart checkout shop loading click download rss feed
+impressum datenschutz kontakt anmelden suche startseite connexion inscription accueil recherche inicio
+buscar contacto iniciar accedi cerca""".split())
+DATE_WORDS = set("""jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june
+july august september october november december monday tuesday wednesday thursday friday saturday sunday
+am pm ago yesterday today""".split()) | {str(y) for y in range(1990, 2036)}
+LINK_WORDS = {"http", "https", "www", "com", "org", "net", "html", "htm", "php", "aspx"}
+BY_WORDS = {"by", "von", "par", "por", "di", "door", "av", "autor", "author", "written", "posted"}
+STOP, LEX, DATEW, LINK, BYWORD = 1, 2, 4, 8, 16
+BITS = np.array([STOP, LEX, DATEW, LINK], dtype=np.int64)
 # Last character of a line that ends a sentence (Latin, CJK, Devanagari, Arabic, quotes after a stop).
 TERMINAL = np.array([ord(c) for c in '.!?。！？…।؟"”’\')»'], dtype=np.uint32)
 BULLETS = np.array([ord(c) for c in "•·-*–—›»>|◦▪■●→"], dtype=np.uint32)
@@ -117,18 +118,20 @@ def split_page(text: str) -> Page:
     return Page(lines=lines, index=index)
 
 
-def _window_mean(values: np.ndarray, a: int, b: int) -> np.ndarray:
-    """Mean of ``values[i+a .. i+b]`` (clipped to the page) for every i, by cumulative sums."""
+def window_means(values: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:
+    """For each window (a, b) and column, the mean of ``values[i+a .. i+b]`` clipped to the page (0 where
+    the window is empty), by one cumulative sum: lines x (windows * columns), window-major."""
     n = len(values)
-    cs = np.concatenate(([0.0], np.cumsum(values, dtype=np.float64)))
+    cs = np.zeros((n + 1, values.shape[1]), dtype=np.float64)
+    np.cumsum(values, axis=0, out=cs[1:])
     idx = np.arange(n)
-    lo = np.clip(idx + a, 0, n)
-    hi = np.clip(idx + b + 1, 0, n)
-    cnt = hi - lo
-    out = np.zeros(n, dtype=np.float64)
-    ok = cnt > 0
-    out[ok] = (cs[hi[ok]] - cs[lo[ok]]) / cnt[ok]
-    return out
+    out = []
+    for a, b in windows:
+        lo = np.clip(idx + a, 0, n)
+        hi = np.clip(idx + b + 1, 0, n)
+        cnt = np.maximum(hi - lo, 1)[:, None]
+        out.append((cs[hi] - cs[lo]) / cnt)
+    return np.hstack(out)
 
 
 class LineFeaturizer:
@@ -136,6 +139,12 @@ class LineFeaturizer:
 
     def __init__(self, stopwords: list[str], cjk_common: str) -> None:
         self.stopwords = frozenset(stopwords)
+        # token -> category bits, one dict look-up per token
+        self.vocab: dict[str, int] = {}
+        for words, bit in ((self.stopwords, STOP), (LEXICON, LEX), (DATE_WORDS, DATEW), (LINK_WORDS, LINK),
+                           (BY_WORDS, BYWORD)):
+            for w in words:
+                self.vocab[w] = self.vocab.get(w, 0) | bit
         self.table = _class_table().copy()
         for ch in cjk_common:
             if ord(ch) < 0x10000:
@@ -160,20 +169,19 @@ class LineFeaturizer:
         lower = joined.lower()
         tokens = list(map(WORD_RE.findall, lower.split("\n")))
         nwords = np.fromiter(map(len, tokens), dtype=np.int64, count=n)
-        flags = np.fromiter(map(self.stopwords.__contains__, chain.from_iterable(tokens)), dtype=np.int64,
+        flags = np.fromiter(map(self.vocab.get, chain.from_iterable(tokens), repeat(0)), dtype=np.int64,
                             count=int(nwords.sum()))
-        cs = np.concatenate(([0], np.cumsum(flags)))
+        bits = (flags[:, None] & BITS) > 0
+        cs = np.zeros((len(flags) + 1, len(BITS)), dtype=np.int64)
+        np.cumsum(bits, axis=0, out=cs[1:])
         tok_end = np.cumsum(nwords)
-        stops = cs[tok_end] - cs[tok_end - nwords]
-
-        def per_line(regex: re.Pattern[str], text: str) -> np.ndarray:
-            pos = [m.start() for m in regex.finditer(text)]
-            return np.bincount(np.searchsorted(starts, pos, side="right") - 1, minlength=n).astype(np.float64)
-
-        lex = per_line(LEXICON_RE, lower)
-        links = per_line(LINK_RE, lower)
-        dates = per_line(DATE_RE, lower)
-        byline = np.fromiter((m is not None for m in map(BYLINE_RE.match, lines)), dtype=bool, count=n)
+        tok_start = tok_end - nwords
+        per_line = cs[tok_end] - cs[tok_start]
+        stops, lex, dates, links = (per_line[:, j].astype(np.float64) for j in range(4))
+        # A byline starts with "by" (or its equivalent): the first token's flag.
+        first_flag = np.where(nwords > 0, flags[np.minimum(tok_start, max(len(flags) - 1, 0))] if len(flags)
+                              else 0, 0)
+        byline = (first_flag & BYWORD) > 0
         commas = np.bincount(line_of[(cps == 44) | (cps == 59) | (cps == 0x3001) | (cps == 0xFF0C)],
                              minlength=n)
 
@@ -185,7 +193,7 @@ class LineFeaturizer:
         first = cps[first_idx]
 
         rep = Counter(map(str.strip, lines))
-        repeat = np.fromiter(map(rep.__getitem__, map(str.strip, lines)), dtype=np.int64, count=n)
+        repeats = np.fromiter(map(rep.__getitem__, map(str.strip, lines)), dtype=np.int64, count=n)
         gaps = np.diff(index) - 1 if n > 1 else np.zeros(0, dtype=np.int64)
         blank_before = np.concatenate(([1], np.minimum(gaps, 2)))
         blank_after = np.concatenate((np.minimum(gaps, 2), [1]))
@@ -216,7 +224,7 @@ class LineFeaturizer:
             "n_links": np.minimum(links, 5.0),
             "n_dates": np.minimum(dates, 5.0),
             "byline_like": byline.astype(np.float64),
-            "repeat_in_page": np.log(repeat),
+            "repeat_in_page": np.log(repeats),
             "indent": np.minimum(indent, 8) / 8.0,
             "blank_before": blank_before.astype(np.float64),
             "blank_after": blank_after.astype(np.float64),
@@ -248,19 +256,20 @@ class LineFeaturizer:
         cols += [pos / max(n - 1, 1), np.log1p(pos), np.log1p(n - 1 - pos), np.full(n, np.log1p(n)),
                  np.full(n, long_.mean()), in_span, np.log1p(dist),
                  (words == words.max()).astype(np.float64)]
-        for a, b in WINDOWS:
-            cols += [_window_mean(own[f], a, b) for f in CONTEXT_OF]
-        return np.column_stack(cols).astype(np.float32), own
+        base = np.column_stack(cols)
+        ctx = window_means(np.column_stack([own[f] for f in CONTEXT_OF]), WINDOWS)
+        return np.hstack((base, ctx)).astype(np.float32), own
 
 
 def stage2_columns(p: np.ndarray) -> np.ndarray:
     """Context of stage-1 probabilities (lines x 4 classes): window means and running maxima of body."""
-    cols = [_window_mean(p[:, c], a, b) for a, b in STAGE2_WINDOWS for c in (1, 2, 3)]
+    if not len(p):
+        return np.zeros((0, len(STAGE2_WINDOWS) * 3 + 2), dtype=np.float32)
     body = p[:, 1]
-    before = np.concatenate(([0.0], np.maximum.accumulate(body)[:-1])) if len(body) else body
-    after = np.concatenate((np.maximum.accumulate(body[::-1])[::-1][1:], [0.0])) if len(body) else body
-    cols += [before, after]
-    return np.column_stack(cols).astype(np.float32) if len(body) else np.zeros((0, len(cols)), np.float32)
+    before = np.concatenate(([0.0], np.maximum.accumulate(body)[:-1]))
+    after = np.concatenate((np.maximum.accumulate(body[::-1])[::-1][1:], [0.0]))
+    ctx = window_means(p[:, 1:4], STAGE2_WINDOWS)
+    return np.hstack((ctx, before[:, None], after[:, None])).astype(np.float32)
 
 
 class MLP:

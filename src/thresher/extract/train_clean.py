@@ -150,7 +150,8 @@ def page_features(featurizer: LineFeaturizer, pages: list[dict[str, Any]]) -> li
     return [featurizer.features(Page(p["lines"], p["index"]))[0] for p in pages]
 
 
-def fit_mlp(x: np.ndarray, y: np.ndarray, w: np.ndarray, hidden: int) -> dict[str, Any]:
+def fit_mlp(x: np.ndarray, y: np.ndarray, w: np.ndarray, hidden: int, max_rows: int = 150_000
+            ) -> dict[str, Any]:
     """Fit a standardised MLP (or a logistic regression when ``hidden`` is 0); return its plain spec."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.neural_network import MLPClassifier
@@ -160,9 +161,10 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, w: np.ndarray, hidden: int) -> dict[st
     xs = (x - mean) / scale
     if hidden:
         # MLPClassifier has no sample weights in older releases: resample by weight instead (seeded).
+        # A bounded sample keeps training to a minute or so on a shared machine.
         rng = np.random.default_rng(SEED)
-        idx = rng.choice(len(xs), size=len(xs), p=w / w.sum())
-        clf = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=1e-3, max_iter=60, early_stopping=True,
+        idx = rng.choice(len(xs), size=min(len(xs), max_rows), p=w / w.sum())
+        clf = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=1e-3, max_iter=40, early_stopping=True,
                             random_state=SEED, batch_size=512, learning_rate_init=2e-3)
         clf.fit(xs[idx], y[idx])
         layers = [(c, i) for c, i in zip(clf.coefs_, clf.intercepts_)]
@@ -195,7 +197,7 @@ def _weights(y: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def train(pages: list[dict[str, Any]], featurizer: LineFeaturizer, hidden: int = 32,
-          inner_folds: int = 3, feats: list[np.ndarray] | None = None) -> dict[str, Any]:
+          inner_folds: int = 2, feats: list[np.ndarray] | None = None) -> dict[str, Any]:
     """Both stages. Stage 2 learns from out-of-fold stage-1 scores (grouped by domain) to avoid leakage."""
     from thresher.extract.lines import MLP
 

@@ -68,10 +68,13 @@ def count_sentences(text: str) -> int:
     n = text.count("\n") + 1 if text else 0
     ends = [m for m in _SENT_PUNCT.finditer(text)
             if "!" in (run := m.group()) or "?" in run or (run == "." and _period_is_token(text, m.start()))]
+    line_end = -1
     for i, m in enumerate(ends):
         a = m.end()
-        stop = text.find("\n", a)
-        stop = len(text) if stop < 0 else stop
+        if a > line_end:  # look for the end of this line once per line, not once per sentence end
+            line_end = text.find("\n", a)
+            line_end = len(text) if line_end < 0 else line_end
+        stop = line_end
         if i + 1 < len(ends):
             stop = min(stop, ends[i + 1].start())
         # a boundary needs a word before the next end or the end of the line (punctuation-only gaps merge)

@@ -118,6 +118,8 @@ class GopherRepetition(FilterStep):
 
     def filter(self, doc: Document) -> Reason | None:
         s = self.signals(doc)
+        if not doc.text:
+            return self.reject("empty", 0, 1)
         checks = [(rule, s[f"gopher_{rule}"], thr, s[f"gopher_{rule}"] > (thr or 0)) for rule, thr in (
             ("dup_para_frac", self.dup_para_frac), ("dup_para_char_frac", self.dup_para_char_frac),
             ("dup_line_frac", self.dup_line_frac), ("dup_line_char_frac", self.dup_line_char_frac))]

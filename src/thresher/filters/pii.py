@@ -26,8 +26,11 @@ from thresher.steps import MapStep
 # Local part: starts only where a run of local-part characters starts (the lookbehind), so a long run
 # without "@" is scanned once, not once per position. Domain: dot-separated labels (each iteration must
 # begin with a dot, so there is one way to split), then an alphabetic top-level label.
+# No apostrophe in the class: in page text it is far more often a quote ('a@b.com') than part of a name.
+# "*" is, for obfuscated addresses (info***@example.com). The end check is ASCII, so an address glued to
+# following non-ASCII text (mojibake, CJK) still matches.
 _EMAIL = re.compile(
-    r"(?<![\w.+%'-])[\w.+%'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.([A-Za-z]{2,24})(?![\w-])"
+    r"(?<![\w.+%*-])[\w.+%*-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.([A-Za-z]{2,24})(?![A-Za-z0-9-])"
 )
 # "logo@2x.png" is an image name, not an address
 _NOT_TLDS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "avif", "bmp", "ico", "js", "css", "tif", "tiff"})
@@ -35,8 +38,9 @@ _NOT_TLDS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "avif", "bmp"
 # A leading lookahead on the first character lets the regex engine skip non-candidates with its fast
 # character-set scan (about 3-9x faster on page text than starting with the lookbehind).
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-# Not part of a longer dotted number (1.2.3.4.5) or a word: bounded length, constant work per position.
-_IPV4 = re.compile(rf"(?=\d)(?<![\w.])(?:{_OCTET}\.){{3}}{_OCTET}(?![\w]|\.\d)")
+# Not part of a longer dotted number (1.2.3.4.5, v3.0.2.3912): bounded length, constant work per position.
+# A letter may follow ("1.1.1.1Free DNS": words glued by text extraction); a digit or ".digit" may not.
+_IPV4 = re.compile(rf"(?=\d)(?<![\w.])(?:{_OCTET}\.){{3}}{_OCTET}(?!\d|\.\d)")
 # Candidate IPv6 (at most 8 groups, bounded length), checked by the ipaddress module afterwards.
 _IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
 

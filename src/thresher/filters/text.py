@@ -47,16 +47,35 @@ PUNCTUATION_CHARS = frozenset(r"""!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~""" + _PUNCT_E
 _NON_PUNCT = re.compile("[^" + re.escape("".join(sorted(PUNCTUATION_CHARS))) + "]")
 _HAS_ALPHA = re.compile(r"[^\W\d_]")  # str.isalpha() for one character, as a regex class
 
-# Each alternative is a single pass with bounded backtracking (no nested quantifiers over the same
-# characters), so findall stays linear in the text length. The URL alternative costs ~20% at every token,
-# so it is only used for texts that contain "://". E-mail addresses and www.host.tld need no alternative of
-# their own: the word pattern joins "a@b.c" and "www.b.c" into one token.
-_WORD = r"\w+(?:(?:[.,:/](?=\d)|-(?=\w)(?!\d*[^\W\d])|[.&@](?=[^\W\d_]))\w+)*"  # words, 1,000.5, a.b, AT&T
-_CLITIC = r"(?<=\w)['’](?:[sSdDmMtT]|ll|LL|re|RE|ve|VE)\b"  # it|'s, we|'ll, don|'t (spaCy: do|n't, same sizes)
-_SYMBOLS = r"\.{2,}|-{2,}|[^\w\s]"  # an ellipsis "...", a dash run, or any other symbol on its own
+# spaCy's tokenizer splits on whitespace, then peels prefix and suffix characters off each chunk and splits a
+# few infixes; punctuation inside a chunk stays ("AT&T", "and/or", "a;b"). The regex below follows that:
+# S: characters peeled off the end of a chunk (and the start); Q: peeled off the start only.
+_S = r"""\)\]\}>"'“”‘’«»„‹›,;:!?…—–#*&·%€£¥°©®™•。？！，、；：."""
+_S_INNER = r"""\)\]\}>"“”‘«»„‹›;!?…#*&·%€£¥°©®™•。？！，、；."""  # may stay inside a chunk
+_Q = _S + r"""\(\[\{<$§=+_"""
+_CLITIC = r"(?:[sSdDmMtT]|ll|re|ve|LL|RE|VE)"  # it|'s, we|'ll, don|'t (spaCy: do|n't, same sizes)
+_CHUNK_END = rf"(?![^\s{_S}])"  # whitespace, a suffix character or the end follows
+_ABBREVIATIONS = ("Mr|Mrs|Ms|Dr|St|Jr|Sr|Prof|Rev|Gen|Gov|Sen|Rep|Inc|Ltd|Co|co|Corp|Bros|vs|Mt|Adm|Messrs"
+                  "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|[A-Za-z]")
+# Abbreviations and initials keep their period ("Mr.", "A."); the lookahead guard skips the alternation
+# for every word that is not a short run of letters followed by a period.
+_ABBR = rf"(?<![^\s(\[\"'“‘])(?=[A-Za-z]{{1,6}}\.)(?:{_ABBREVIATIONS})\.(?![^\s{_S}]|\.)"
+# Infixes split a chunk only between certain neighbours (spaCy's infix rules): - – — / : = ~ between a letter
+# or digit and a letter ("well-known", "AI/ML", "a:b"), "-" between digits ("10-20"), "," between letters.
+# Elsewhere they stay inside the chunk ("COVID-19", "1/2", "10:30", "1,000", JSON-like '","').
+_NO_INFIX = r"(?!(?<=[^\W_])[-–—/:=~][^\W\d_])(?!(?<=\d)-\d)(?!(?<=[^\W\d_]),[^\W\d_])"
+# A chunk's core: runs of ordinary characters, joined by characters that stay inside a chunk: a dash,
+# slash, = or ~ that is not an infix split; an apostrophe that is not a clitic ("O'Neil"); suffix
+# punctuation when more of the chunk follows ("a.b", "3.5", "a;b"). A final period stays after "U.S" /
+# "e.g". The repetition (?:X+|...)* cannot backtrack badly: nothing after it can fail.
+_CORE = (rf"{_NO_INFIX}[^\s{_Q}](?:[^\s{_S}'/=~-]+|{_NO_INFIX}(?:[-/=~]|[–—](?=[^\s{_S}]))"
+         rf"|['’](?!{_CLITIC}{_CHUNK_END})(?=[^\s{_S}])|{_NO_INFIX}[{_S_INNER},:]+(?=[^\s{_S}]))*"
+         rf"(?:(?<=\.[A-Za-z])\.(?![^\s{_S}]|\.))?")
 _URL = r"(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]}]"  # trailing punctuation left out
-_TOKEN_PLAIN = re.compile("|".join((_WORD, _CLITIC, _SYMBOLS)))
-_TOKEN_URL = re.compile("|".join((_URL, _WORD, _CLITIC, _SYMBOLS)))
+_REST = (_ABBR, rf"(?<=\S)['’]{_CLITIC}{_CHUNK_END}", r"\.{2,}", _CORE, r"\S")
+_TOKEN_PLAIN = re.compile("|".join(_REST))
+# The URL alternative costs ~20% at every token, so it is only used for texts that contain "://".
+_TOKEN_URL = re.compile("|".join((_URL, *_REST)))
 
 
 def tokenize(text: str) -> list[str]:

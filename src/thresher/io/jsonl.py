@@ -4,10 +4,8 @@ and ``signals``) reads back as it was written, so a run's output can feed anothe
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
-import os
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -15,13 +13,15 @@ import orjson
 import zstandard
 
 from thresher.document import Document, Reason
+from thresher.io.fs import open_gzip, open_input
+from thresher.io.fs import size as file_size
 from thresher.io.shards import OnError, ReadError, Shard
 
 
 def line_boundaries(path: str, shard_bytes: int) -> list[int]:
     """Offsets just after a newline, about ``shard_bytes`` apart (plain files only)."""
-    size, bounds = os.path.getsize(path), []
-    with open(path, "rb") as fh:
+    size, bounds = file_size(path), []
+    with open_input(path) as fh:
         target = shard_bytes
         while target < size:
             fh.seek(target)
@@ -38,12 +38,12 @@ def line_boundaries(path: str, shard_bytes: int) -> list[int]:
 def open_bytes(path: str) -> IO[bytes]:
     """Open a possibly compressed file for reading bytes (gzip and zstd by extension)."""
     if path.endswith(".gz"):
-        return gzip.open(path, "rb")
+        return open_gzip(path)
     if path.endswith(".zst"):
-        reader = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), read_across_frames=True,
+        reader = zstandard.ZstdDecompressor().stream_reader(open_input(path), read_across_frames=True,
                                                             closefd=True)
         return io.BufferedReader(reader, buffer_size=1 << 20)  # adds readline / line iteration
-    return open(path, "rb")
+    return open_input(path)
 
 
 def scrub(text: str) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from thresher.document import Document
+from thresher.io.fs import is_url, open_input
 from thresher.io.jsonl import _to_document
 from thresher.io.shards import OnError, ReadError, Shard
 
@@ -19,7 +20,7 @@ def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[D
 
     row = 0
     try:
-        parquet = pq.ParquetFile(shard.path)
+        parquet = pq.ParquetFile(open_input(shard.path) if is_url(shard.path) else shard.path)
         for batch in parquet.iter_batches(batch_size=1024):
             for record in batch.to_pylist():
                 for key in ("meta", "signals"):  # written by thresher as JSON strings

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from thresher.document import Document
+from thresher.io import fs
 
 # file-name endings -> format family
 _FORMATS = [
@@ -71,7 +72,9 @@ def _expand(inputs: list[str]) -> list[tuple[str, str]]:
     """(path, name) for every input file, sorted within each argument so plans are reproducible."""
     found: list[tuple[str, str]] = []
     for arg in inputs:
-        if os.path.isdir(arg):
+        if fs.is_url(arg):  # s3://, gs://, file://, ... through fsspec
+            found += fs.expand(arg, keep=lambda p: detect_format(p) is not None)
+        elif os.path.isdir(arg):
             root = Path(arg)
             files = sorted(p for p in root.rglob("*") if p.is_file() and detect_format(str(p)))
             found += [(str(p), str(p.relative_to(root))) for p in files]
@@ -95,7 +98,7 @@ def plan_shards(inputs: list[str], shard_bytes: int = DEFAULT_SHARD_BYTES, fmt: 
         if file_fmt is None:
             raise ValueError(f"{path}: unknown input format (name it .warc[.gz], .arc, .jsonl[.gz|.zst], "
                              ".parquet, .html or .txt, or pass --format)")
-        size = os.path.getsize(path)
+        size = fs.size(path)
         bounds: list[int] = []
         if size > shard_bytes:
             if file_fmt == "warc":

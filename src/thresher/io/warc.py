@@ -14,6 +14,7 @@ from typing import Any
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from thresher.document import Document, Reason
+from thresher.io.fs import open_input
 from thresher.io.http import media_type, parse_response
 from thresher.io.shards import OnError, ReadError, Shard
 
@@ -40,7 +41,7 @@ def record_boundaries(path: str, shard_bytes: int) -> list[int]:
     """
     magic = next((m for ext, m in _FRAME_MAGIC.items() if path.endswith(ext)), b"WARC/")
     bounds, last = [], 0
-    with open(path, "rb") as fh, open(path, "rb") as probe:
+    with open_input(path) as fh, open_input(path) as probe:
         try:
             for record in _iterate(fh, record_types=WarcRecordType.any_type):
                 pos = record.stream_pos
@@ -72,7 +73,7 @@ def _resync(fh, after: int, compressed: bool) -> int | None:
 
 def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[Document]:
     compressed = shard.path.endswith((".gz", ".lz4", ".zst"))
-    with open(shard.path, "rb") as fh:
+    with open_input(shard.path) as fh:
         start: int | None = shard.start
         while start is not None and (shard.end is None or start < shard.end):
             fh.seek(start)

@@ -6,8 +6,8 @@ by one pass over ``rejected/`` (drop samples per rule, duplicate cluster sizes) 
 ``kept/`` (samples of removed lines). Both passes parse only what they need: the reason at the end of a
 JSONL line, and whole documents only for the few that end up in a sample.
 
-Finding one document by id (``find_doc``) scans the output files in order and stops at the first match;
-the scan compares line prefixes, no JSON parsing, so it runs at about the speed of zstd decompression.
+Finding one document by id (``find_doc``) uses a small id index (``IdIndex``: which file holds which id,
+built on first use) and then scans only that file, comparing line prefixes (no JSON parsing).
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
+import xxhash
 
-from thresher.engines.rundir import RunDir, aggregate, read_json
+from thresher.engines.rundir import RunDir, aggregate, read_json, write_json_atomic
 from thresher.io.jsonl import open_bytes
 
 JSONL_ENDINGS = (".jsonl.zst", ".jsonl")
@@ -59,6 +61,13 @@ def step_order(summary: dict[str, Any], plan: dict[str, Any]) -> list[str]:
             names.append(name)
     names = [n for n in names if n in summary.get("steps", {})]
     return names + [n for n in summary.get("steps", {}) if n not in names]
+
+
+def reader_drops(summary: dict[str, Any]) -> int:
+    """Documents dropped before the first step: by the reader (``read.*`` reasons: not HTML, HTTP errors),
+    or by any other name that is not one of the run's steps."""
+    steps = summary.get("steps", {})
+    return sum(n for key, n in summary.get("reasons", {}).items() if key.split(".")[0] not in steps)
 
 
 def funnel(summary: dict[str, Any], plan: dict[str, Any]) -> list[dict[str, Any]]:
@@ -157,6 +166,8 @@ class Samples:
     removed_line_counts: Counter = field(default_factory=Counter)              # "step.rule" -> lines
     docs_scanned_for_lines: int = 0
     lines_scan_complete: bool = True
+    rejected_scanned: int = 0
+    rejected_scan_complete: bool = True
 
 
 class _Reservoir:
@@ -187,11 +198,12 @@ def removed_lines_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def collect_samples(run_dir: str | Path, per_rule: int = 4, lines_per_rule: int = 6,
-                    kept_scan_bytes: int = 256 << 20) -> Samples:
-    """Drop samples per rule and duplicate clusters (all of rejected/), and removed lines (rejected/, then
-    kept/ until ``kept_scan_bytes`` of JSON have been read). Blank removed lines are neither counted nor
-    sampled: they carry nothing to look at."""
+def collect_samples(run_dir: str | Path, per_rule: int = 3, lines_per_rule: int = 6,
+                    kept_scan_bytes: int = 256 << 20, rejected_scan_bytes: int = 4 << 30) -> Samples:
+    """Drop samples per rule and duplicate clusters (rejected/, up to ``rejected_scan_bytes`` of JSON), and
+    removed lines (rejected/, then kept/ up to ``kept_scan_bytes``). Blank removed lines are neither
+    counted nor sampled: they carry nothing to look at. The budgets bound the report's time on huge runs
+    (about 10 s per GB of JSON on one core); what was cut short is said on the page."""
     out = Samples()
     reservoirs: dict[str, _Reservoir] = {}
     line_reservoirs: dict[str, _Reservoir] = {}
@@ -209,8 +221,14 @@ def collect_samples(run_dir: str | Path, per_rule: int = 4, lines_per_rule: int 
             line_reservoirs.setdefault(key, _Reservoir(lines_per_rule, seed=len(line_reservoirs))).add(
                 {**entry, "id": doc.get("id")})
 
+    budget = rejected_scan_bytes
     for path in output_files(run_dir, "rejected"):
+        if budget <= 0:
+            out.rejected_scan_complete = False
+            break
         for line in iter_lines(path):
+            budget -= len(line)
+            out.rejected_scanned += 1
             reason = parse_reason(line)
             if not reason:
                 continue
@@ -243,23 +261,92 @@ def cluster_histogram(clusters: Counter) -> dict[str, int]:
 
 
 # -- finding documents --------------------------------------------------------------------------------------
-def find_doc(run_dir: str | Path, doc_id: str, where: tuple[str, ...] = ("kept", "rejected")
-             ) -> tuple[dict[str, Any], Path] | None:
-    """The first document with this id (kept/ first, then rejected/), with the file it was found in.
+_INDEX_RECORD = np.dtype([("hash", "<u8"), ("file", "<u4")])
 
-    A linear scan: each line is compared with the id's JSON prefix, so only the match is parsed."""
+
+def _id_json(line: bytes) -> bytes:
+    """The id of a document line as its JSON bytes (``to_dict`` writes ``{"id":...,"text":...``)."""
+    end = line.find(b',"text":') if line.startswith(b'{"id":') else -1
+    return line[6:end] if end > 0 else orjson.dumps(orjson.loads(line).get("id"))
+
+
+class IdIndex:
+    """Which output files hold which ids: a sorted array of (xxh64 of the id's JSON, file number), 12 bytes
+    per document, in ``state/report/``. Built by the first ``find_doc`` of a run (one pass over the outputs,
+    the cost of one plain scan); rebuilt when the output files change (a resumed run)."""
+
+    def __init__(self, run_dir: str | Path):
+        self.run_dir = Path(run_dir)
+        self.folder = self.run_dir / "state" / "report"
+        self.files = output_files(run_dir, "kept") + output_files(run_dir, "rejected")
+        self.signature = [[str(p.relative_to(self.run_dir)), p.stat().st_size, p.stat().st_mtime_ns]
+                          for p in self.files]
+        self.records: np.ndarray | None = None
+
+    def load_or_build(self) -> IdIndex:
+        meta, arr = self.folder / "ids.json", self.folder / "ids.npy"
+        if meta.exists() and arr.exists() and read_json(meta) == {"files": self.signature}:
+            self.records = np.load(arr, mmap_mode="r")
+            return self
+        parts = []
+        for number, path in enumerate(self.files):
+            if path.name.endswith(".parquet"):
+                ids = (orjson.dumps(row.get("id")) for row in _parquet_rows(path, ["id"]))
+            else:
+                ids = (_id_json(line) for line in iter_lines(path))
+            hashes = np.fromiter(map(xxhash.xxh64_intdigest, ids), dtype=np.uint64)
+            part = np.zeros(len(hashes), dtype=_INDEX_RECORD)
+            part["hash"], part["file"] = hashes, number
+            parts.append(part)
+        records = np.concatenate(parts) if parts else np.zeros(0, dtype=_INDEX_RECORD)
+        records = records[np.argsort(records["hash"], kind="stable")]
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(arr.with_name("ids.npy.tmp"), "wb") as fh:
+            np.save(fh, records)
+        arr.with_name("ids.npy.tmp").replace(arr)
+        write_json_atomic(meta, {"files": self.signature})
+        self.records = records
+        return self
+
+    def files_of(self, doc_id: str) -> list[Path]:
+        """The files that may hold this id (a hash match), kept/ before rejected/."""
+        assert self.records is not None
+        h = np.uint64(xxhash.xxh64_intdigest(orjson.dumps(doc_id)))
+        keys = self.records["hash"]
+        lo, hi = int(np.searchsorted(keys, h, side="left")), int(np.searchsorted(keys, h, side="right"))
+        return [self.files[i] for i in sorted(set(self.records["file"][lo:hi].tolist()))]
+
+
+def find_doc(run_dir: str | Path, doc_id: str, where: tuple[str, ...] = ("kept", "rejected"),
+             use_index: bool = True) -> tuple[dict[str, Any], Path] | None:
+    """The first document with this id (kept/ first, then rejected/), with the file it was found in."""
+    return next(find_docs(run_dir, doc_id, where, use_index), None)
+
+
+def find_docs(run_dir: str | Path, doc_id: str, where: tuple[str, ...] = ("kept", "rejected"),
+              use_index: bool = True) -> Iterator[tuple[dict[str, Any], Path]]:
+    """Every document with this id (inputs can repeat ids), kept/ first, then rejected/.
+
+    With the id index (built on first use, see ``IdIndex``) only the files holding the id are read; without
+    it (or where ``state/`` is not writable) every file is scanned. Either way each line is compared with
+    the id's JSON prefix, so only matches are parsed."""
+    candidates = None
+    if use_index:
+        try:
+            candidates = IdIndex(run_dir).load_or_build().files_of(doc_id)
+        except OSError:
+            candidates = None
     prefix = b'{"id":' + orjson.dumps(doc_id) + b","
     for which in where:
         for path in output_files(run_dir, which):
+            if candidates is not None and path not in candidates:
+                continue
             if path.name.endswith(".parquet"):
-                for row in _parquet_rows(path):
-                    if row.get("id") == doc_id:
-                        return row, path
+                yield from ((row, path) for row in _parquet_rows(path) if row.get("id") == doc_id)
                 continue
             for line in iter_lines(path):
                 if line.startswith(prefix):
-                    return orjson.loads(line), path
-    return None
+                    yield orjson.loads(line), path
 
 
 def sample_reason(run_dir: str | Path, query: str, n: int, seed: int = 0) -> tuple[list[dict[str, Any]], int]:

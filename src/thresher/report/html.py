@@ -22,6 +22,7 @@ from thresher.report.data import (
     funnel,
     load_plan,
     load_summary,
+    reader_drops,
 )
 
 # One colour per chart (tests look for them in a screenshot: keep them distinct and opaque).
@@ -94,20 +95,28 @@ def _bar_w(value: float, top: float, room: float) -> float:
     return max(2.0, room * value / top)
 
 
-def hbar_chart(chart: str, rows: list[tuple[str, float]], color: str, unit: str = "") -> str:
-    """Horizontal bars with labels on the left and values on the right."""
+def hbar_chart(chart: str, rows: list[tuple], color: str, unit: str = "") -> str:
+    """Horizontal bars with labels on the left and values on the right. A row is (label, value) or
+    (label, value, key) where ``key`` (default: the label) goes to ``data-key``; a row whose value is
+    None is a group heading."""
     if not rows:
         return f'<div class="empty" data-chart="{chart}">no data</div>'
-    top = max(v for _, v in rows)
+    top = max(r[1] for r in rows if r[1] is not None)
     room = WIDTH - LABEL_W - 80
     height = len(rows) * ROW_H + 6
     out = [f'<svg data-chart="{chart}" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{chart}">']
-    for i, (label, value) in enumerate(rows):
+    for i, row in enumerate(rows):
+        label, value = row[0], row[1]
+        key = row[2] if len(row) > 2 else label
         y = 3 + i * ROW_H
+        if value is None:
+            out.append(f'<text x="8" y="{y + ROW_H / 2 + 4:.1f}" font-size="{FONT}" font-weight="600">'
+                       f'{escape(_short(label, 60))}</text>')
+            continue
         w = _bar_w(value, top, room)
         out.append(
-            f'<g data-key="{escape(label)}" data-value="{value}">'
-            f'<title>{escape(label)}: {_fmt(value)}{unit}</title>'
+            f'<g data-key="{escape(key)}" data-value="{value}">'
+            f'<title>{escape(key)}: {_fmt(value)}{unit}</title>'
             f'<text x="{LABEL_W - 8}" y="{y + ROW_H / 2 + 4:.1f}" text-anchor="end" font-size="{FONT}">'
             f'{escape(_short(label))}</text>'
             f'<rect x="{LABEL_W}" y="{y + 3}" width="{w:.1f}" height="{ROW_H - 6}" rx="2" fill="{color}"/>'
@@ -117,14 +126,15 @@ def hbar_chart(chart: str, rows: list[tuple[str, float]], color: str, unit: str 
     return "".join(out)
 
 
-def funnel_chart(rows: list[dict[str, Any]], read: int, kept: int) -> str:
+def funnel_chart(rows: list[dict[str, Any]], read: int, kept: int, at_read: int = 0) -> str:
     """One bar per step, as wide as the documents that entered it: the part that went on in blue, the part
-    the step dropped in red."""
+    the step dropped in red. The first bar is every record read, with what the reader itself dropped."""
     if not rows:
         return '<div class="empty" data-chart="funnel">no steps</div>'
     top = max([read] + [r["in"] for r in rows]) or 1
-    room = WIDTH - LABEL_W - 150
-    lines = [("read", read, 0, "read")] + [(r["step"], r["in"], r["dropped"], "step") for r in rows]
+    label_w = 140   # step names are short; the room goes to "in → out (−x%)"
+    room = WIDTH - label_w - 200
+    lines = [("read", read, at_read, "read")] + [(r["step"], r["in"], r["dropped"], "step") for r in rows]
     lines.append(("kept", kept, 0, "kept"))
     height = len(lines) * ROW_H + 6
     out = [f'<svg data-chart="funnel" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="funnel">']
@@ -133,22 +143,22 @@ def funnel_chart(rows: list[dict[str, Any]], read: int, kept: int) -> str:
         w_in = _bar_w(n_in, top, room)
         w_drop = _bar_w(n_drop, top, room) if n_drop else 0.0
         w_out = max(0.0, w_in - w_drop)
+        pct = 100 * n_drop / n_in if n_in else 0.0
+        value = f"{_fmt(n_in)} → {_fmt(n_in - n_drop)}" + (f"  (−{pct:.1f}%)" if n_drop else "")
         if kind == "step":
-            pct = 100 * n_drop / n_in if n_in else 0.0
-            value = f"{_fmt(n_in)} → {_fmt(n_in - n_drop)}" + (f"  (−{pct:.1f}%)" if n_drop else "")
             attrs = f'data-key="{escape(name)}" data-in="{n_in}" data-dropped="{n_drop}"'
         else:
-            value = _fmt(n_in)
-            attrs = f'data-key="({kind})" data-value="{n_in}"'
+            value = value if n_drop else _fmt(n_in)
+            attrs = f'data-key="({kind})" data-value="{n_in}" data-dropped="{n_drop}"'
         label_weight = ' font-weight="600"' if kind != "step" else ""
         out.append(
             f'<g {attrs}><title>{escape(name)}: in {_fmt(n_in)}, dropped {_fmt(n_drop)}</title>'
-            f'<text x="{LABEL_W - 8}" y="{y + ROW_H / 2 + 4:.1f}" text-anchor="end" font-size="{FONT}"'
+            f'<text x="{label_w - 8}" y="{y + ROW_H / 2 + 4:.1f}" text-anchor="end" font-size="{FONT}"'
             f'{label_weight}>{escape(_short(name))}</text>'
-            f'<rect x="{LABEL_W}" y="{y + 3}" width="{w_out:.1f}" height="{ROW_H - 6}" fill="{COLORS["funnel"]}"/>'
-            + (f'<rect x="{LABEL_W + w_out:.1f}" y="{y + 3}" width="{w_drop:.1f}" height="{ROW_H - 6}" '
+            f'<rect x="{label_w}" y="{y + 3}" width="{w_out:.1f}" height="{ROW_H - 6}" fill="{COLORS["funnel"]}"/>'
+            + (f'<rect x="{label_w + w_out:.1f}" y="{y + 3}" width="{w_drop:.1f}" height="{ROW_H - 6}" '
                f'fill="{COLORS["dropped"]}"/>' if w_drop else "")
-            + f'<text x="{LABEL_W + w_in + 6:.1f}" y="{y + ROW_H / 2 + 4:.1f}" font-size="{FONT}">{value}</text>'
+            + f'<text x="{label_w + w_in + 6:.1f}" y="{y + ROW_H / 2 + 4:.1f}" font-size="{FONT}">{value}</text>'
             "</g>")
     out.append("</svg>")
     return "".join(out)
@@ -229,25 +239,39 @@ def _tiles(summary: dict[str, Any]) -> str:
 def _funnel_card(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     table = ['<table><tr><th>step</th><th class="n">in</th><th class="n">dropped</th><th class="n">out</th>'
              '<th class="n">dropped %</th><th class="n">seconds</th></tr>']
+    at_read = reader_drops(summary)
+    if at_read:
+        rows = [{"step": "(reader)", "in": summary.get("read", 0), "dropped": at_read,
+                 "out": summary.get("read", 0) - at_read, "seconds": 0.0}] + rows
     for r in rows:
         pct = 100 * r["dropped"] / r["in"] if r["in"] else 0.0
         table.append(f'<tr><td><code>{escape(r["step"])}</code></td><td class="n">{_fmt(r["in"])}</td>'
                      f'<td class="n">{_fmt(r["dropped"])}</td><td class="n">{_fmt(r["out"])}</td>'
-                     f'<td class="n">{pct:.1f}</td><td class="n">{r["seconds"]:,.2f}</td></tr>')
+                     f'<td class="n">{pct:.1f}</td><td class="n">'
+                     f'{"–" if r["step"] == "(reader)" else format(r["seconds"], ",.2f")}</td></tr>')
     table.append("</table>")
     return ('<div class="card"><h2>Documents through each step</h2>'
-            + funnel_chart(rows, summary.get("read", 0), summary.get("kept", 0))
+            + funnel_chart([r for r in rows if r["step"] != "(reader)"], summary.get("read", 0),
+                           summary.get("kept", 0), at_read)
             + _legend([("went on", COLORS["funnel"]), ("dropped by the step", COLORS["dropped"])])
-            + "".join(table) + "</div>")
+            + "".join(table)
+            + (f'<p class="note">records that failed (see errors/), counted in no step: {_fmt(summary["errors"])}</p>'
+               if summary.get("errors") else "") + "</div>")
 
 
 def _reasons_card(summary: dict[str, Any], order: list[str]) -> str:
-    rank = {name: i for i, name in enumerate(order)}
+    rank = {name: i for i, name in enumerate(order)}   # reader drops ("read.*") come first
     reasons = sorted(summary.get("reasons", {}).items(),
-                     key=lambda kv: (rank.get(kv[0].split(".")[0], len(rank)), -kv[1], kv[0]))
+                     key=lambda kv: (rank.get(kv[0].split(".")[0], -1), -kv[1], kv[0]))
+    rows: list[tuple] = []
+    for key, n in reasons:
+        step, _, rule = key.partition(".")
+        if not rows or rows[-1][-1].partition(".")[0] != step:
+            rows.append((step if step in rank else f"{step} (before the first step)", None, step + "."))
+        rows.append((rule, n, key))
     return ('<div class="card"><h2>Drop reasons, by step</h2>'
-            + hbar_chart("reasons", [(k, v) for k, v in reasons], COLORS["reasons"])
-            + '<p class="note">documents dropped per <code>step.rule</code>, steps in pipeline order</p></div>')
+            + hbar_chart("reasons", rows, COLORS["reasons"])
+            + '<p class="note">documents dropped per rule, steps in pipeline order</p></div>')
 
 
 def _length_card(summary: dict[str, Any]) -> str:
@@ -280,6 +304,8 @@ def _clusters_card(samples: Samples) -> str:
     n_dups = sum(samples.clusters.values())
     note = (f"{_fmt(n_clusters)} clusters; {_fmt(n_dups)} duplicates removed, one copy of each kept"
             if n_clusters else "no duplicates found")
+    if not samples.rejected_scan_complete:
+        note += f" (counted over the first {_fmt(samples.rejected_scanned)} rejected documents only)"
     biggest = samples.clusters.most_common(5)
     table = ""
     if biggest:
@@ -302,8 +328,10 @@ def _sites_card(summary: dict[str, Any], top: int = 15) -> str:
 def _snippet(text: str, limit: int = 400) -> str:
     text = text or ""
     short = escape(text[:limit] + ("…" if len(text) > limit else ""))
+    cap = 5000   # keeps the page light; the rest is one `thresher inspect --id` away
+    more = f"\n… {len(text) - cap:,} more characters" if len(text) > cap else ""
     full = (f'<details><summary>full text ({len(text):,} chars)</summary><div class="full">'
-            f'{escape(text[:20000])}</div></details>') if len(text) > limit else ""
+            f'{escape(text[:cap] + more)}</div></details>') if len(text) > limit else ""
     return f'<div class="snippet">{short}</div>{full}'
 
 

@@ -28,9 +28,11 @@ from thresher.report.data import (
     CLEAN_LINES_KEY,
     REMOVED_LINES_KEY,
     find_doc,
+    find_docs,
     funnel,
     load_plan,
     load_summary,
+    reader_drops,
     reason_key,
     sample_reason,
     sample_removed_lines,
@@ -93,7 +95,7 @@ def _fit(text: str, width: int) -> list[str]:
             out.append(" ".join(cur))
             cur, used = [], 0
         cur.append(word)
-        used += w + (1 if used else 0)
+        used += w + (1 if len(cur) > 1 else 0)   # leading spaces (empty words) count too
     if cur:
         out.append(" ".join(cur))
     return out or [""]
@@ -121,7 +123,9 @@ def show_stats(run_dir: Path, st: Style) -> list[str]:
     read = summary.get("read", 0)
     out = [st.bold(f"run {run_dir}  ·  pipeline {summary.get('pipeline') or plan.get('pipeline_name', '?')}"
                    + ("" if summary.get("complete", True) else "  ·  INCOMPLETE")), ""]
-    table = [["(read)", f"{read:,}", "", "", "", "", ""]]
+    at_read = reader_drops(summary)
+    table = [["(read)", f"{read:,}", f"{at_read:,}" if at_read else "", f"{read - at_read:,}" if at_read else "",
+              f"{100 * at_read / read:.1f}%" if at_read and read else "", "", ""]]
     for r in rows:
         pct = 100 * r["dropped"] / r["in"] if r["in"] else 0.0
         share = 100 * r["out"] / read if read else 0.0
@@ -133,9 +137,9 @@ def show_stats(run_dir: Path, st: Style) -> list[str]:
     mark = "ok" if summary.get("reconciled") else "MISMATCH"
     out += ["", f"read {read:,} = kept {summary.get('kept', 0):,} + rejected {summary.get('rejected', 0):,} "
             f"+ errors {summary.get('errors', 0):,}  [{mark}]"]
-    rank = {name: i for i, name in enumerate(step_order(summary, plan))}
+    rank = {name: i for i, name in enumerate(step_order(summary, plan))}   # reader drops first
     reasons = sorted(summary.get("reasons", {}).items(),
-                     key=lambda kv: (rank.get(kv[0].split(".")[0], len(rank)), -kv[1]))
+                     key=lambda kv: (rank.get(kv[0].split(".")[0], -1), -kv[1]))
     if reasons:
         total = sum(v for _, v in reasons) or 1
         out += ["", st.bold("drop reasons")]
@@ -216,6 +220,13 @@ def _text_with_removed(doc: dict[str, Any], width: int, st: Style, max_lines: in
         out += ["  │ " + piece for piece in _fit(line, body_w)]
     if len(shown) < len(lines):
         out.append(st.dim(f"  … {len(lines) - len(shown)} more lines (--full shows all)"))
+    return out + _removed_block(doc, width, st)
+
+
+def _removed_block(doc: dict[str, Any], width: int, st: Style) -> list[str]:
+    """The lines steps removed (``meta.removed_lines``), each with its rule; blank ones only counted."""
+    out: list[str] = []
+    meta = doc.get("meta") or {}
     removed = [x for x in meta.get(REMOVED_LINES_KEY) or [] if isinstance(x, dict) and "line" in x]
     blank = sum(1 for x in removed if not str(x["line"]).strip())
     removed = [x for x in removed if str(x["line"]).strip()]
@@ -254,13 +265,20 @@ def side_by_side(left: str, right: str, left_title: str, right_title: str, width
     return out
 
 
-def show_doc(run_dir: Path, doc_id: str, st: Style, full: bool = False) -> tuple[list[str], int]:
-    found = find_doc(run_dir, doc_id)
-    if found is None:
+def show_doc(run_dir: Path, doc_id: str, st: Style, full: bool = False, nth: int = 1) -> tuple[list[str], int]:
+    found = list(find_docs(run_dir, doc_id))
+    if not found:
         return [f"thresher inspect: no document with id {doc_id!r} in {run_dir}/kept or rejected"], 1
-    doc, path = found
+    if not 1 <= nth <= len(found):
+        return [f"thresher inspect: --nth {nth}: {len(found)} documents have id {doc_id!r}"], 1
+    doc, path = found[nth - 1]
     width = _width()
     out = _header(doc, path, st)
+    if len(found) > 1:
+        where = ", ".join(f"#{i} {p.parent.name}/{p.name}" + (" (dropped)" if d.get("reason") else " (kept)")
+                          for i, (d, p) in enumerate(found, 1))
+        out.append(st.yellow(f"  note    {len(found)} documents have this id (the input repeats it): {where}; "
+                             f"showing #{nth} (--nth N shows another)"))
     reason = doc.get("reason") or {}
     match_id = reason.get("duplicate_of")
     if match_id is not None:
@@ -282,6 +300,7 @@ def show_doc(run_dir: Path, doc_id: str, st: Style, full: bool = False) -> tuple
                 text_a, text_b = ("\n".join(t.split("\n")[:60]) for t in (text_a, text_b))
             out += side_by_side(text_a, text_b, f"this document: {doc.get('id')}", f"matched: {match_id}",
                                 width, st)
+            out += _removed_block(doc, width, st)
         return out, 0
     out += _signals_meta(doc, width, st)
     out += _text_with_removed(doc, width, st, None if full else 60)
@@ -304,7 +323,9 @@ def show_reason(run_dir: Path, rule: str, n: int, seed: int, st: Style) -> tuple
                 out += ["  │ " + p for p in _fit(line, width - 4)[:3]]
             if len(lines) > 8:
                 out.append(st.dim(f"  … {len(lines) - 8} more lines: thresher inspect {run_dir} --id {doc.get('id')}"))
-    lines_found, n_lines = sample_removed_lines(run_dir, rule, n, seed)
+    # a full "step.rule" key of a document drop names no line rule: skip the scan of kept/ for lines
+    doc_rule = "." in rule and rule in load_summary(run_dir).get("reasons", {})
+    lines_found, n_lines = ([], 0) if doc_rule else sample_removed_lines(run_dir, rule, n, seed)
     if n_lines:
         out += ["", st.bold(f"{len(lines_found)} of {n_lines:,} lines removed by {rule!r} (uniform sample, "
                             f"seed {seed})")]
@@ -336,6 +357,8 @@ def cli(argv: list[str]) -> int:
     parser.add_argument("--sample", type=int, default=5, metavar="N", help="with --reason: how many (default 5)")
     parser.add_argument("--seed", type=int, default=0, help="with --reason: the sample's random seed")
     parser.add_argument("--full", action="store_true", help="with --id: the whole text, not its first lines")
+    parser.add_argument("--nth", type=int, default=1, metavar="K",
+                        help="with --id, when the input repeats an id: show the K-th document (default 1)")
     parser.add_argument("--color", choices=["auto", "always", "never"], default="auto")
     args = parser.parse_args(argv)
 
@@ -348,10 +371,14 @@ def cli(argv: list[str]) -> int:
     if args.stats:
         lines, rc = show_stats(run_dir, st), 0
     elif args.id is not None:
-        lines, rc = show_doc(run_dir, args.id, st, args.full)
+        lines, rc = show_doc(run_dir, args.id, st, args.full, args.nth)
     else:
         lines, rc = show_reason(run_dir, args.reason, max(1, args.sample), args.seed, st)
-    print("\n".join(lines), file=sys.stdout if rc == 0 else sys.stderr)
+    try:
+        print("\n".join(lines), file=sys.stdout if rc == 0 else sys.stderr)
+        sys.stdout.flush()
+    except BrokenPipeError:   # `thresher inspect ... | head`: the reader has seen enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return rc
 
 

