@@ -83,7 +83,7 @@ def our_decisions(docs: list[dict]) -> list[dict]:
 def our_speed(docs: list[dict]) -> dict:
     chain = [GopherRepetition(), GopherQuality(), C4Lines(filter_no_terminal_punct=False), FineWebQuality()]
     kept = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for d in docs:
         doc = Document(id=d["id"], text=d["text"])
         for step in chain:
@@ -92,17 +92,19 @@ def our_speed(docs: list[dict]) -> dict:
                 break
         else:
             kept += 1
-    return {"docs": len(docs), "seconds": time.perf_counter() - start, "kept": kept}
+    return {"docs": len(docs), "seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu,
+            "kept": kept}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
-    ap.add_argument("--out", default="/tmp/filters/bench")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "filters"))
     ap.add_argument("--dt-python", default="/work/dt-venv/bin/python")
     ap.add_argument("--speed-n", type=int, default=1000, help="documents timed for the speed ratio")
     ap.add_argument("--limit", type=int, default=None, help="use only the first N corpus documents")
-    ap.add_argument("--reuse", action="store_true", help="reuse OUT/datatrove.jsonl from an earlier run")
+    ap.add_argument("--reuse", action="store_true",
+                    help="reuse datatrove's decisions from an earlier run (OUT/datatrove.jsonl); speed is always re-timed")
     args = ap.parse_args(argv)
     out = Path(args.out)
     docs = build_corpus(Path(args.data), out / "corpus.jsonl", args.limit)
@@ -111,29 +113,34 @@ def main(argv: list[str] | None = None) -> int:
         corpus.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
     print(f"{len(docs)} documents", file=sys.stderr)
 
+    # datatrove's decisions (slow: ~12 min for 3,000 pages on one core); --reuse keeps an earlier file
     dt_out = out / "datatrove.jsonl"
+    script = str(ROOT / "bench" / "_datatrove_filters.py")
     if not (args.reuse and dt_out.exists()):
-        subprocess.run([args.dt_python, str(ROOT / "bench" / "_datatrove_filters.py"), str(corpus), str(dt_out),
+        subprocess.run([args.dt_python, script, str(corpus), str(dt_out)], check=True)
+    dt_rows = {row["id"]: row for row in map(json.loads, dt_out.open(encoding="utf-8")) if "_speed" not in row}
+    # speed: both sides timed now, one after the other, on the same documents
+    dt_speed = speed = None
+    if args.speed_n:
+        speed_out = out / "datatrove-speed.jsonl"
+        subprocess.run([args.dt_python, script, str(corpus), str(speed_out), "--no-parity",
                         "--speed-n", str(args.speed_n)], check=True)
-    dt_rows, dt_speed = {}, None
-    for line in dt_out.open(encoding="utf-8"):
-        row = json.loads(line)
-        if "_speed" in row:
-            dt_speed = row["_speed"]
-        else:
-            dt_rows[row["id"]] = row
+        dt_speed = json.loads(speed_out.read_text(encoding="utf-8").splitlines()[-1])["_speed"]
+        speed = our_speed(docs[: args.speed_n])
     ours = our_decisions(docs)
-    speed = our_speed(docs[: args.speed_n]) if args.speed_n else None
 
     names = list(our_filters())
-    lines = ["| filter | docs | agree | agreement | dropped (datatrove) | dropped (thresher) |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| filter | docs | agree | agreement | dropped (datatrove) | dropped (thresher) | datatrove errors |",
+             "|---|---|---|---|---|---|---|"]
     with (out / "disagreements.jsonl").open("w", encoding="utf-8") as dis:
         for name in names:
-            agree = n = dt_drop = our_drop = 0
+            agree = n = dt_drop = our_drop = errors = 0
             for row in ours:
                 ref = dt_rows.get(row["id"])
                 if ref is None:
+                    continue
+                if (ref[name] or "").startswith("error:"):  # datatrove crashed on this page: not compared
+                    errors += 1
                     continue
                 n += 1
                 dt_drop += ref[name] is not None
@@ -143,14 +150,17 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     dis.write(json.dumps({"filter": name, "id": row["id"], "datatrove": ref[name],
                                           "thresher": row[name], "signals": row["signals"]}) + "\n")
-            lines.append(f"| {name} | {n} | {agree} | {agree / max(n, 1):.2%} | {dt_drop} | {our_drop} |")
+            lines.append(f"| {name} | {n} | {agree} | {agree / max(n, 1):.2%} | {dt_drop} | {our_drop} | {errors} |")
     print("\n".join(lines))
     if speed and dt_speed:
-        ours_rate = speed["docs"] / speed["seconds"]
-        dt_rate = dt_speed["docs"] / dt_speed["seconds"]
-        print(f"\nFineWeb filter chain, {speed['docs']} docs, one process each: thresher {ours_rate:.1f} docs/s "
-              f"(kept {speed['kept']}), datatrove {dt_rate:.1f} docs/s (kept {dt_speed['kept']}), "
-              f"ratio {ours_rate / dt_rate:.1f}x")
+        # CPU seconds of each process (docs/s per core), which a shared machine's load disturbs far less
+        # than wall time; wall time is reported too
+        print(f"\nFineWeb filter chain on {speed['docs']} pages, one process each (kept: thresher {speed['kept']}, "
+              f"datatrove {dt_speed['kept']}):")
+        print("| clock | thresher docs/s | datatrove docs/s | ratio |\n|---|---|---|---|")
+        for label, key in (("CPU time", "cpu_seconds"), ("wall time", "seconds")):
+            ours_rate, dt_rate = speed["docs"] / speed[key], dt_speed["docs"] / dt_speed[key]
+            print(f"| {label} | {ours_rate:.1f} | {dt_rate:.1f} | {ours_rate / dt_rate:.1f}x |")
     return 0
 
 

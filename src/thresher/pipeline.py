@@ -28,6 +28,7 @@ from thresher.steps import GlobalStep, Step
 # Add a step here when you add its module; the name is the one users write in YAML.
 STEP_REGISTRY: dict[str, str] = {
     "extract": "thresher.extract.html:Extract",
+    "clean": "thresher.extract.clean:Clean",
     "exact_dedup": "thresher.dedup.exact:ExactDedup",
     "minhash_dedup": "thresher.dedup.minhash:MinHashDedup",
     "line_dedup": "thresher.dedup.lines:LineDedup",

@@ -202,16 +202,13 @@ def line_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     newline = np.flatnonzero(buf == 10)
     starts = np.concatenate([[0], newline + 1]).astype(np.int64)
     ends = np.concatenate([newline, [n]]).astype(np.int64)
-    solid = ~_SPACE_BYTE[buf] & (buf != 10)
-    pos = np.arange(n + 1, dtype=np.int64)
-    # next non-space at or after i, and last non-space at or before i (sentinels n and -1)
-    nxt = np.minimum.accumulate(np.where(np.append(solid, True), pos, n)[::-1])[::-1]
-    prv = np.maximum.accumulate(np.where(np.append(solid, False), pos, -1))
-    s2 = nxt[starts]
-    e2 = prv[np.maximum(ends - 1, 0)] + 1
-    blank = (s2 >= ends) | (ends == starts)
-    s2 = np.where(blank, starts, s2)
-    e2 = np.where(blank, starts, e2)
+    # first and last non-space byte of each line, by binary search in the sorted non-space positions
+    solid = np.flatnonzero(~_SPACE_BYTE[buf] & (buf != 10))
+    i = np.searchsorted(solid, starts)
+    j = np.searchsorted(solid, ends) - 1
+    blank = i > j
+    s2 = np.where(blank, starts, solid[np.minimum(i, len(solid) - 1)] if len(solid) else starts)
+    e2 = np.where(blank, starts, solid[np.maximum(j, 0)] + 1 if len(solid) else starts)
     hashes = segment_hashes(buf, s2, e2)
     hashes[blank] = 0
     return hashes, offsets

@@ -38,10 +38,11 @@ class RayEngine:
         except ImportError:
             raise ImportError("the ray engine needs Ray: pip install 'thresher[ray]'") from None
         self._ray = ray
+        address = address or os.environ.get("RAY_ADDRESS")  # Ray's own convention, as `ray job submit` sets
         if address:
             # An existing cluster: its temporary folder and CPUs are its own; --workers caps the tasks
             # in flight at once (default: as many as the cluster schedules).
-            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=True)
+            ray.init(address=address, logging_level=logging.WARNING)
             self.workers = workers
         else:
             self.workers = workers or os.cpu_count() or 1

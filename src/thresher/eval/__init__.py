@@ -2,6 +2,7 @@
 
 # name -> "module:function"
 EVALUATORS: dict[str, str] = {
+    "clean": "thresher.eval.clean:cli",
     "dedup": "thresher.eval.dedup:cli",
     "lid": "thresher.eval.lid:cli",
     "quality": "thresher.eval.quality:cli",

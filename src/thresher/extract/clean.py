@@ -270,7 +270,7 @@ class Cleaner:
             if COMMENTS_END_RE.search(s) and len(s.split()) <= 8:
                 break
             if score:
-                current = {"author": None, "date": None, "score": int(score.group(1)), "text": []}
+                current = {"author": None, "date": None, "score": int(score.group(1)), "text": [], "line": i}
                 comments.append(current)
                 labels[i] = COMMENT
                 continue
@@ -278,7 +278,7 @@ class Cleaner:
             if header and current is None or (header and current is not None and current["text"]):
                 m = DATE_RE.search(s)
                 author = parse_author(s[: m.start()]) if m else None
-                current = {"author": author, "date": parse_date(s), "score": None, "text": []}
+                current = {"author": author, "date": parse_date(s), "score": None, "text": [], "line": i}
                 comments.append(current)
                 labels[i] = COMMENT
                 continue
@@ -293,12 +293,12 @@ class Cleaner:
                 labels[i] = COMMENT
             elif current["text"]:
                 break
-        out.comments = [dict(c, text="\n".join(c["text"])) for c in comments if c["text"]]
-        # Score lines whose comment had no text are not comments after all.
-        if len(out.comments) < len(comments):
-            for i in range(start, n):
-                if labels[i] == COMMENT and SCORE_RE.match(lines[i]):
-                    pass
+        out.comments = [{k: c[k] for k in ("author", "date", "score")} | {"text": "\n".join(c["text"])}
+                        for c in comments if c["text"]]
+        # A score or header line with no text after it opened no comment after all.
+        for c in comments:
+            if not c["text"]:
+                labels[c["line"]] = BOILER
 
 
 class Clean(MapStep):
