@@ -226,3 +226,14 @@ def test_exact_dedup_against_an_earlier_run(tmp_path):
     with pytest.raises(ValueError):
         run_global_step(ExactDedup(n_partitions=3, against=str(tmp_path / "run1")),
                         {"00000": [Document(id="q", text="q")]}, tmp_path / "run3")
+
+
+def test_line_dedup_filter_recomputes_for_an_unexpected_document(tmp_path):
+    shards = _line_docs()
+    step = LineDedup(min_docs=3)
+    run_global_step(step, shards, tmp_path)
+    step.load("00001")
+    # a document whose line count differs from the one indexed at this position is decided from its text
+    doc = Document(id="other", text="Share this article\nsomething new")
+    assert step.filter(doc) is None
+    assert doc.text == "something new" and doc.signals["line_dedup_lines_removed"] == 1

@@ -102,7 +102,7 @@ def test_gopher_quality_keeps_prose_and_records_every_signal():
 @pytest.mark.parametrize(("text", "rule"), [
     ("Too short to be a page.", "short_doc"),
     (" ".join(["#tag"] * 60), "hash_ratio"),
-    ("\n".join(["• item number %d of the list with the words" % i for i in range(80)]), "bullet_lines"),
+    ("\n".join([f"• item number {i} of the list with the words" for i in range(80)]), "bullet_lines"),
     (" ".join(["12345"] * 80), "alpha_words"),
 ])
 def test_gopher_quality_rules(text, rule):
@@ -187,7 +187,7 @@ def test_fineweb_quality_rules_and_signals():
 
 def test_fineweb_after_c4_uses_the_edited_text():
     doc = Document(id="d", text="Home\n" + PROSE)
-    text_stats(doc).words  # an earlier filter tokenised the page
+    assert text_stats(doc).words  # an earlier filter tokenised the page
     doc = C4Lines(filter_no_terminal_punct=False, min_words_per_line=3).process(doc)
     assert "Home" not in doc.text
     assert text_stats(doc).word_count == len(tokenize(doc.text))
@@ -285,3 +285,17 @@ def test_ten_megabyte_line_is_handled():
     c4 = run(C4Lines(), line)  # its only line goes (a word over 1000 characters), then the page
     assert c4.signals["c4_lines_removed"] == {"too_long_word": 1} and c4.reason.rule == "too_few_sentences"
     assert run(GopherQuality(), line).reason.rule == "short_doc"
+
+
+def test_badwords_pattern_is_linear(tmp_path):
+    words = tmp_path / "bad.txt"
+    words.write_text("darn\nheck no\na b c d\n", encoding="utf-8")
+    step = C4Badwords(words_file=str(words))
+    step.setup()
+    small, big = "heck " * 2_000, "heck " * 8_000
+    start = time.perf_counter()
+    step.filter(Document(id="s", text=small))
+    t_small = time.perf_counter() - start
+    start = time.perf_counter()
+    assert step.filter(Document(id="b", text=big)) is None
+    assert time.perf_counter() - start < max(12 * t_small, 0.5)

@@ -14,6 +14,8 @@ On disk under ``workdir``::
     index/<shard>.n                 documents indexed in the shard (JSON int)
     index/<shard>-p<k>.bin          (line key uint64, position uint32) records, one per distinct line per
                                     document, for hash partition k
+    index/<shard>.keys.bin          every line's key in order (uint64), with index/<shard>.lines.npy (lines
+                                    per document): apply decides a whole shard at once from these
     resolve/p<k>.npy                partition k's frequent keys (sorted) with their keeper's global position
     resolve/layout.json             shard order and offsets of the global numbering
 
@@ -64,7 +66,7 @@ class LineDedup(GlobalStep):
     name: ClassVar[str] = "line_dedup"
 
     def __init__(self, min_docs: int = 3, per_site: bool = False, min_chars: int = 1, keep_removed: bool = False,
-                 n_partitions: int = 4, batch_docs: int = 2048):
+                 n_partitions: int = 4, batch_docs: int = 256):
         if min_docs < 2:
             raise ValueError("min_docs must be >= 2 (a line in one document is not a repeat)")
         self.min_docs, self.per_site, self.min_chars = min_docs, per_site, min_chars
@@ -74,12 +76,15 @@ class LineDedup(GlobalStep):
         self._files: dict[str, list[Any]] = {}
         self._frequent = np.zeros(0, dtype=np.uint64)
         self._keeper = np.zeros(0, dtype=np.int64)
+        self._lines: dict[str, list[np.ndarray]] = {}
+        self._remove = np.zeros(0, dtype=bool)
+        self._line_off = np.zeros(1, dtype=np.int64)
         self._offset = 0
         self._position = 0
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_pending"], state["_counts"], state["_files"] = {}, {}, {}
+        state["_pending"], state["_counts"], state["_files"], state["_lines"] = {}, {}, {}, {}
         return state
 
     # ---------------------------------------------------------------- keys (shared by index and apply)
@@ -116,14 +121,19 @@ class LineDedup(GlobalStep):
         if files is None:
             folder = Path(self.workdir) / "index"
             folder.mkdir(parents=True, exist_ok=True)
+            # one record file per hash partition, then every line's key in order (for apply)
             files = self._files[shard] = [open(folder / f".{shard}-p{k}.bin.{os.getpid()}.tmp", "wb")
                                           for k in range(self.n_partitions)]
+            files.append(open(folder / f".{shard}.keys.bin.{os.getpid()}.tmp", "wb"))
             self._counts[shard] = 0
+            self._lines[shard] = []
         base = self._counts[shard]
         self._counts[shard] = base + len(docs)
         if not docs:
             return
         keys, offsets, _ = self._keys(docs)
+        files[-1].write(keys.tobytes())
+        self._lines[shard].append(np.diff(offsets).astype(np.int32))
         pos = np.repeat(np.arange(base, base + len(docs), dtype=np.uint32), np.diff(offsets))
         rec = np.zeros(len(keys), dtype=_RECORD)
         rec["key"], rec["pos"] = keys, pos
@@ -135,9 +145,14 @@ class LineDedup(GlobalStep):
     def finish_index(self, shard: str) -> None:
         self._flush(shard)
         folder = Path(self.workdir) / "index"
-        for k, fh in enumerate(self._files.pop(shard)):
+        files = self._files.pop(shard)
+        for k, fh in enumerate(files[:-1]):
             fh.close()
             os.replace(fh.name, folder / f"{shard}-p{k}.bin")
+        files[-1].close()
+        os.replace(files[-1].name, folder / f"{shard}.keys.bin")
+        lines = self._lines.pop(shard)
+        save_array(folder / f"{shard}.lines.npy", np.concatenate(lines) if lines else np.zeros(0, np.int32))
         write_json(folder / f"{shard}.n", self._counts.pop(shard))
 
     # ---------------------------------------------------------------- resolve
@@ -183,30 +198,42 @@ class LineDedup(GlobalStep):
         self._frequent, self._keeper = merged["key"].copy(), merged["keeper"].copy()
         self._offset = int(layout["offsets"][shard])
         self._position = 0
+        # decide every line of the shard at once, from the keys the index kept
+        folder = Path(self.workdir) / "index"
+        keys = np.fromfile(folder / f"{shard}.keys.bin", dtype=np.uint64)
+        counts = np.load(folder / f"{shard}.lines.npy").astype(np.int64)
+        self._line_off = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=self._line_off[1:])
+        gid = self._offset + np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+        self._remove = self._removable(keys, gid)
+
+    def _removable(self, keys: np.ndarray, gid: np.ndarray | int) -> np.ndarray:
+        if len(self._frequent) == 0:
+            return np.zeros(len(keys), dtype=bool)
+        idx = np.minimum(np.searchsorted(self._frequent, keys), len(self._frequent) - 1)
+        return (keys != 0) & (self._frequent[idx] == keys) & (self._keeper[idx] != gid)
 
     def filter(self, doc: Document) -> Reason | None:
         # Documents come back in index order (the engine's contract), so the position identifies them.
-        gid = self._offset + self._position
+        pos = self._position
         self._position += 1
-        if len(self._frequent) == 0:
-            return None
-        keys, _, lines = self._keys([doc])
-        idx = np.minimum(np.searchsorted(self._frequent, keys), len(self._frequent) - 1)
-        remove = (keys != 0) & (self._frequent[idx] == keys) & (self._keeper[idx] != gid)
+        lines = doc.text.split("\n")
+        if pos + 1 < len(self._line_off) and self._line_off[pos + 1] - self._line_off[pos] == len(lines):
+            remove = self._remove[self._line_off[pos]:self._line_off[pos + 1]]
+        else:  # not the document indexed at this position: decide from its own text
+            keys, _, _ = self._keys([doc])
+            remove = self._removable(keys, self._offset + pos)
         n_removed = int(remove.sum())
+        doc.signals["line_dedup_lines_removed"] = n_removed
         if n_removed == 0:
-            doc.signals["line_dedup_lines_removed"] = 0
             return None
-        lines = lines if lines is not None else doc.text.split("\n")
         gone = np.flatnonzero(remove).tolist()
         removed_text = [lines[i] for i in gone]
-        keep_mask = ~remove
-        doc.signals["line_dedup_lines_removed"] = n_removed
         doc.signals["line_dedup_chars_removed"] = sum(len(x) for x in removed_text)
         if self.keep_removed:
             doc.meta.setdefault("removed_lines", []).extend(
                 {"line": x, "rule": "duplicate_line", "step": self.name} for x in removed_text)
-        doc.text = "\n".join(ln for ln, k in zip(lines, keep_mask.tolist()) if k)
+        doc.text = "\n".join(ln for ln, k in zip(lines, remove.tolist()) if not k)
         if not doc.text.strip():
             return self.reject("all_lines_duplicate", value=n_removed)
         return None

@@ -46,12 +46,15 @@ DATE_RE = re.compile(
 LABELS = ("boilerplate", "body", "title", "byline", "comment")
 BOILER, BODY, TITLE, BYLINE, COMMENT = range(5)
 
-# "• 5", "+12", "-1": a vote score alone on its line.
-SCORE_RE = re.compile(r"^\s*[•·*▲▼]?\s*([+-]?\d{1,5})\s*(?:points?|votes?)?\s*$")
-COMMENTS_MARKER_RE = re.compile(
-    r"^\s*(?:\d+\s+)?(?:comments?|responses?|replies|reader comments|discussion|kommentare|commentaires|"
-    r"comentarios|commenti|reacties)\s*(?:\(\d+\))?\s*:?\s*$|^\s*(?:leave a (?:reply|comment)|"
-    r"post a comment|add (?:a|your) comment|join the discussion)\b", re.I)
+# "• 5", "+12", "-1": a vote score alone on its line. Patterns use [ \t] rather than \s so that, searched
+# over a whole page with re.M, they never run across a line break.
+SCORE_PAT = r"^[ \t]*[•·*▲▼]?[ \t]*([+-]?\d{1,5})[ \t]*(?:points?|votes?)?[ \t]*$"
+MARKER_PAT = (r"^[ \t]*(?:\d+[ \t]+)?(?:comments?|responses?|replies|reader comments|discussion|kommentare|"
+              r"commentaires|comentarios|commenti|reacties)[ \t]*(?:\(\d+\))?[ \t]*:?[ \t]*$|"
+              r"^[ \t]*(?:leave a (?:reply|comment)|post a comment|add (?:a|your) comment|join the discussion)\b")
+SCORE_RE = re.compile(SCORE_PAT)
+COMMENTS_MARKER_RE = re.compile(MARKER_PAT, re.I)
+COMMENT_START_RE = re.compile(f"{SCORE_PAT}|{MARKER_PAT}", re.I | re.M)
 COMMENTS_END_RE = re.compile(r"\b(?:log ?in|sign ?in|register)\b.{0,20}\b(?:comment|reply|post)|"
                              r"\b(?:leave|post|add) a (?:comment|reply)\b", re.I)
 BYLINE_PREFIX_RE = re.compile(r"^\s*(?:by|von|par|por|di|door|av|autor(?:in)?|author|written by|"
@@ -254,13 +257,14 @@ class Cleaner:
         if not len(body_idx):
             return
         # The comment section opens at a marker or a score line after the start of the article.
-        start = None
-        for i in range(int(body_idx[0]) + 1, n):
-            if COMMENTS_MARKER_RE.match(lines[i]) or SCORE_RE.match(lines[i]):
-                start = i
-                break
-        if start is None:
+        # One regex search over the page text from the line after the first body line (no per-line loop
+        # on pages without comments, which are most pages).
+        text = "\n".join(lines)
+        offsets = np.concatenate(([0], np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=n) + 1)))
+        m = COMMENT_START_RE.search(text, int(offsets[int(body_idx[0]) + 1]) if body_idx[0] + 1 < n else len(text))
+        if m is None:
             return
+        start = int(np.searchsorted(offsets, m.start(), side="right")) - 1
         comments: list[dict[str, Any]] = []
         current: dict[str, Any] | None = None
         text_indent: int | None = None

@@ -26,9 +26,10 @@ _POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "u
 # --- sentence counting --------------------------------------------------------------------------------
 # A run of sentence punctuation that spaCy would make into its own token(s): !/? at the end of a chunk
 # (possibly followed by closing quotes/brackets), a single period likewise, or a period between a lower-case
-# and an upper-case letter ("end.Next"). Runs of 2+ dots are an ellipsis token, not a sentence end.
+# and an upper-case letter ("end.Next", but not "www.Example.com"). Runs of 2+ dots are an ellipsis token,
+# not a sentence end.
 _CLOSERS = "\"'”’)»\\]}"
-_SENT_PUNCT = re.compile(r"(?<![.!?])[.!?]+(?=[" + _CLOSERS + r"]*(?:\s|$))|(?<=[a-z])\.(?=[A-Z])")
+_SENT_PUNCT = re.compile(r"(?<![.!?])[.!?]+(?=[" + _CLOSERS + r"]*(?:\s|$))|(?<=[a-z])(?<!www)\.(?=[A-Z])")
 _WORD_CHAR = re.compile(r"\w")
 # Tokens spaCy's English tokenizer keeps whole with their final period (tokenizer exceptions), so the
 # period does not end a sentence. Single letters ("A.", "b.") are handled by rule below.
@@ -135,19 +136,20 @@ class C4Lines(MapStep):
         # when the page was already tokenised (an earlier filter), the edited page's word count is derived
         # from the edits, so the next filter need not tokenise it again
         words = text_stats(doc).known_word_count()
+        gone: list[str] = []  # removed lines
+        edited: list[tuple[str, str]] = []  # (line, line without its citation marks)
         page_rule: str | None = None
         for raw in doc.text.splitlines():
             rule, line = self._line_rule(raw.strip())
             if rule is None:
                 kept.append(line)
-                if words is not None and len(line) != len(raw) and "[" in raw:  # a citation mark went
-                    words -= len(tokenize(raw)) - len(tokenize(line))
+                if words is not None and len(line) != len(raw.strip()):  # a citation mark went
+                    edited.append((raw, line))
             elif rule in _PAGE_RULES:
                 page_rule = page_rule or rule  # the first one decides; keep counting for the signals
             else:
                 removed[rule] = removed.get(rule, 0) + 1
-                if words is not None:
-                    words -= len(tokenize(raw))
+                gone.append(raw)
                 if self.keep_removed:
                     removed_lines.append({"line": raw, "rule": rule, "step": self.name})
         sentences = count_sentences("\n".join(kept)) if self.min_num_sentences else 0
@@ -159,6 +161,12 @@ class C4Lines(MapStep):
         elif self.min_num_sentences and sentences < self.min_num_sentences:
             doc.reason = self.reject("too_few_sentences", sentences, self.min_num_sentences)
         else:
+            if words is not None:
+                # tokens never span a line break, so the removed lines are counted in one pass, with the
+                # tokenizer variant the whole page was counted with
+                urls = "://" in doc.text
+                words -= len(tokenize("\n".join(gone), urls))
+                words -= sum(len(tokenize(a, urls)) - len(tokenize(b, urls)) for a, b in edited)
             doc.text = "\n".join(kept).strip()
             if words is not None:
                 text_stats(doc).seed(word_count=words)

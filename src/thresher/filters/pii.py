@@ -9,9 +9,10 @@ IPv4 ``192.0.2.1`` (RFC 5737 documentation range), IPv6 ``2001:db8::1`` (RFC 384
 Only IP addresses that are globally routable are PII: private, loopback, link-local and reserved addresses
 (``192.168.1.1``, ``127.0.0.1``, ``::1``) are left as they are, as datatrove does.
 
-Every pattern is linear time: each match attempt either can only start at the beginning of a run of the
-characters it consumes (a lookbehind makes later starts fail at once) or has a bounded length, so no input
-(10 MB of ``@``, digits, dots, colons) costs more than a constant per character.
+Everything is linear time: each match attempt has a bounded length, or starts at a literal ``@`` / ``:``
+and consumes only what follows it (one way to split it), and the backwards reads from there are bounded
+(64 / 5 characters), so no input (10 MB of ``@``, digits, dots, colons) costs more than a constant per
+character (tests/test_pii.py runs such lines).
 """
 
 from __future__ import annotations
@@ -23,15 +24,16 @@ from typing import ClassVar
 from thresher.document import Document
 from thresher.steps import MapStep
 
-# Local part: starts only where a run of local-part characters starts (the lookbehind), so a long run
-# without "@" is scanned once, not once per position. Domain: dot-separated labels (each iteration must
-# begin with a dot, so there is one way to split), then an alphabetic top-level label.
-# No apostrophe in the class: in page text it is far more often a quote ('a@b.com') than part of a name.
-# "*" is, for obfuscated addresses (info***@example.com). The end check is ASCII, so an address glued to
-# following non-ASCII text (mojibake, CJK) still matches.
-_EMAIL = re.compile(
-    r"(?<![\w.+%*-])[\w.+%*-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.([A-Za-z]{2,24})(?![A-Za-z0-9-])"
-)
+# E-mails are found from their "@": the regex starts with a literal, so the engine jumps from one "@" to
+# the next at C speed and text without "@" costs nothing. The domain: dot-separated labels (each
+# iteration begins with a dot, so there is one way to split), then an alphabetic top-level label; the end
+# check is ASCII, so an address glued to non-ASCII text (mojibake, CJK) still matches. The local part is
+# then read backwards from the "@" (at most 64 characters, RFC 5321): word characters and ". + % * -"
+# ("*" for obfuscated info***@example.com; no apostrophe: in page text it is a quote, 'a@b.com', far
+# more often than part of a name).
+_AT_DOMAIN = re.compile(r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.([A-Za-z]{2,24})(?![A-Za-z0-9-])")
+_LOCAL_REVERSED = re.compile(r"[\w.+%*-]{1,65}")
+_MAX_LOCAL = 64
 # "logo@2x.png" is an image name, not an address
 _NOT_TLDS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "avif", "bmp", "ico", "js", "css", "tif", "tiff"})
 
@@ -41,8 +43,13 @@ _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 # Not part of a longer dotted number (1.2.3.4.5, v3.0.2.3912): bounded length, constant work per position.
 # A letter may follow ("1.1.1.1Free DNS": words glued by text extraction); a digit or ".digit" may not.
 _IPV4 = re.compile(rf"(?=\d)(?<![\w.])(?:{_OCTET}\.){{3}}{_OCTET}(?!\d|\.\d)")
-# Candidate IPv6 (at most 8 groups, bounded length), checked by the ipaddress module afterwards.
-_IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
+# Candidate IPv6 (at most 8 groups, bounded length), checked by the ipaddress module afterwards. Found
+# from its first colon, like e-mails from their "@" (a literal first character is a fast scan; hex
+# letters a-f are everywhere in text): the colon part here, the first group (0-4 hex digits, not glued
+# to a word, colon or dot) read backwards in Python.
+_IPV6_TAIL = re.compile(r":[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){1,6}(?![\w:])")
+_HEX_REVERSED = re.compile(r"[0-9A-Fa-f]{0,5}")
+_NOT_BEFORE_IPV6 = re.compile(r"[\w:.]")
 
 # Phone numbers, three bounded shapes (separators required between groups, so a group split is unique):
 #  international "+CC ..." (or compact E.164 "+4930123456"), North American "(555) 123-4567" /
@@ -57,6 +64,46 @@ _PHONE = re.compile(
     r")(?![\w]|[.\-/]\d)"
 )
 _PHONE_SEPARATORS = re.compile(r"[ .\-]")
+
+
+def _email_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each e-mail address, in order, not overlapping."""
+    spans: list[tuple[int, int]] = []
+    prev_end = 0
+    for match in _AT_DOMAIN.finditer(text):
+        if match.group(1).lower() in _NOT_TLDS:
+            continue
+        at = match.start()
+        window_start = max(at - _MAX_LOCAL - 1, prev_end)
+        local = _LOCAL_REVERSED.match(text[window_start:at][::-1])
+        # a run of 65 characters is longer than any local part (and may go on further back): not an address
+        if local is None or local.end() > _MAX_LOCAL:
+            continue
+        spans.append((at - local.end(), match.end()))
+        prev_end = match.end()
+    return spans
+
+
+def _ipv6_candidates(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each IPv6-shaped string (not yet validated), in order."""
+    spans: list[tuple[int, int]] = []
+    for match in _IPV6_TAIL.finditer(text):
+        colon = match.start()
+        head = _HEX_REVERSED.match(text[max(0, colon - 5):colon][::-1]).end()
+        start = colon - head
+        if head > 4 or (start > 0 and _NOT_BEFORE_IPV6.match(text[start - 1])):
+            continue
+        spans.append((start, match.end()))
+    return spans
+
+
+def _replace_spans(text: str, spans: list[tuple[int, int]], replacement: str) -> str:
+    pieces, last = [], 0
+    for start, end in spans:
+        pieces += (text[last:start], replacement)
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def _phone_ok(number: str) -> bool:
@@ -111,13 +158,18 @@ class PIIRedact(MapStep):
         # Order matters: e-mails first (their domains may hold digits), then IPs, then phones, so a number
         # is counted once, as the most specific kind.
         if self.emails and "@" in text:
-            text = sub(_EMAIL, text, "pii_emails", lambda m: m.group(1).lower() not in _NOT_TLDS,
-                       self.email_replacement)
+            spans = _email_spans(text)
+            counts["pii_emails"] = len(spans)
+            if spans and self.redact:
+                text = _replace_spans(text, spans, self.email_replacement)
         if self.ips:
             if "." in text:
                 text = sub(_IPV4, text, "pii_ips", lambda m: self._ip_ok(m.group(0)), self.ip_replacement)
-            if "::" in text or text.count(":") >= 7:
-                text = sub(_IPV6, text, "pii_ips", lambda m: self._ip_ok(m.group(0)), self.ipv6_replacement)
+            if ":" in text:
+                spans = [(a, b) for a, b in _ipv6_candidates(text) if self._ip_ok(text[a:b])]
+                counts["pii_ips"] += len(spans)
+                if spans and self.redact:
+                    text = _replace_spans(text, spans, self.ipv6_replacement)
         if self.phones:
             text = sub(_PHONE, text, "pii_phones", lambda m: _phone_ok(m.group(0)), self.phone_replacement)
         return text, counts

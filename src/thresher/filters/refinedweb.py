@@ -149,6 +149,8 @@ def _count_words(line: str) -> int:
     return len(TextStats(line).non_symbol_words)
 
 
+# DCLM's substring_line_modifier phrases, matched literally (DCLM compiles them unescaped, so the dots of
+# "Read more..." match any character there)
 _PREFIX = re.compile(r"^sign-in\s?", re.IGNORECASE)
 _SUFFIX = re.compile(r"\s?read more\.\.\.$", re.IGNORECASE)
 _ANYWHERE = re.compile(r"\s?items in cart", re.IGNORECASE)
