@@ -108,8 +108,9 @@ def test_corpus_mode_drops_lines_repeated_across_a_site(tmp_path: Path) -> None:
     # another site: the table says nothing about it
     b = with_table.map(Document(id="b", text=text, url="https://other.net/x"))
     assert b.signals["clean_site_repeated_lines"] == 0
-    assert plain.map(Document(id="c", text=text, url=url)).signals == b.signals | {
-        "clean_site_repeated_lines": 0} or True
+    # without the table the footer is judged by the model alone, and the table's signal is absent
+    c = plain.map(Document(id="c", text=text, url=url))
+    assert "clean_site_repeated_lines" not in c.signals
 
 
 # --------------------------------------------------------------------------- parsers
@@ -152,7 +153,7 @@ def test_features_shape_and_values() -> None:
     assert x.shape == (5, len(feature_names(1)))
     assert np.isfinite(x).all()
     assert own["ends_terminal"].tolist() == [0, 1, 1, 1, 0]
-    assert own["stop_frac"][1] == pytest.approx(4 / 8)
+    assert own["stop_frac"][1] == pytest.approx(5 / 9)  # the, of, the, and, of of 9 words
     assert own["stop_frac"][2] > 0 and own["cjk_frac"][3] > 0.8 and own["cjk_common_frac"][3] > 0
     assert own["repeat_in_page"][0] == pytest.approx(np.log(2))
     assert own["n_lexicon"][0] >= 1  # "home"

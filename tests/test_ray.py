@@ -239,24 +239,3 @@ def test_local_ray_started_by_the_engine(data, configs, reference, tmp_path):
     finally:
         shutil.rmtree(ray_tmp, ignore_errors=True)
 
-
-def _maybe_fail(n: int, progress=None) -> dict:
-    if n == 2:
-        raise ValueError(f"task {n} broke")
-    return {"read": n}
-
-
-def test_a_raising_task_is_reported_with_its_own_exception_not_retried(cluster, monkeypatch):
-    from thresher.engines.ray import RayEngine
-
-    for key, value in _env().items():
-        monkeypatch.setenv(key, value)
-    engine = RayEngine(address=cluster.address)
-    try:
-        seen: list[int] = []
-        results = dict(engine.map(_maybe_fail, [(1,), (2,), (3,)], seen.append))
-    finally:
-        engine.close()
-    assert results[(1,)] == {"read": 1} and results[(3,)] == {"read": 3}
-    assert isinstance(results[(2,)], ValueError) and "task 2 broke" in str(results[(2,)])
-    assert sorted(seen) == [1, 3]  # progress: the documents of each finished task

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from thresher.document import Document
-from thresher.extract.lines import LineModel, Page, split_page
+from thresher.extract.lines import LEXICON, LineModel, Page, split_page
 from thresher.steps import MapStep
 
 DATE_RE = re.compile(
@@ -55,6 +55,7 @@ MARKER_PAT = (r"^[ \t]*(?:\d+[ \t]+)?(?:comments?|responses?|replies|reader comm
 SCORE_RE = re.compile(SCORE_PAT)
 COMMENTS_MARKER_RE = re.compile(MARKER_PAT, re.I)
 COMMENT_START_RE = re.compile(f"{SCORE_PAT}|{MARKER_PAT}", re.I | re.M)
+COPYRIGHT_RE = re.compile(r"^[ \t]*(?:©|\(c\)[ \t]*\d|copyright\b)", re.I | re.M)
 COMMENTS_END_RE = re.compile(r"\b(?:log ?in|sign ?in|register)\b.{0,20}\b(?:comment|reply|post)|"
                              r"\b(?:leave|post|add) a (?:comment|reply)\b", re.I)
 BYLINE_PREFIX_RE = re.compile(r"^\s*(?:by|von|par|por|di|door|av|autor(?:in)?|author|written by|"
@@ -65,7 +66,7 @@ MONTHS = {m: i + 1 for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
 MONTH_NAME = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 DATE_PARSERS = [
-    (re.compile(r"\b((?:19|20)\d{2})[-/.](\d{1,2})[-/.](\d{1,2})\b"), ("y", "m", "d")),
+    (re.compile(r"\b((?:19|20)\d{2})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"), ("y", "m", "d")),
     (re.compile(MONTH_NAME + r"\s*(\d{1,2})(?:st|nd|rd|th)?\s*,?\s*((?:19|20)\d{2})\b", re.I), ("M", "d", "y")),
     (re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\.?\s*(?:of\s+)?" + MONTH_NAME + r",?\s*((?:19|20)\d{2})\b", re.I),
      ("d", "M", "y")),
@@ -145,7 +146,7 @@ class SiteTable:
     def key(site: str, line: str) -> int:
         import xxhash
 
-        return xxhash.xxh3_64_intdigest(f"{site}\n{' '.join(line.split()).lower()}")
+        return xxhash.xxh3_64_intdigest(f"{site}\n{' '.join(line.split()).lower()}".encode())
 
     def lookup(self, site: str, lines: list[str]) -> np.ndarray:
         if not len(self.keys) or not lines:
@@ -206,9 +207,16 @@ class Cleaner:
             repeated = self.site_table.lookup(site, page.lines) >= self.min_site_docs
             out.site_repeated = int(repeated.sum())
             out.labels[repeated] = BOILER
+        # The page text and line offsets, for whole-page regex searches (no per-line loops).
+        text = "\n".join(page.lines)
+        offsets = np.concatenate(([0], np.cumsum(np.fromiter(map(len, page.lines), dtype=np.int64, count=n) + 1)))
+        # A copyright notice is never the article, whatever the model thinks of its neighbours.
+        hits = [m.start() for m in COPYRIGHT_RE.finditer(text)]
+        if hits:
+            out.labels[np.searchsorted(offsets, hits, side="right") - 1] = BOILER
         self._title_and_byline(out)
         if self.comments:
-            self._comments(out)
+            self._comments(out, text, offsets)
         return out
 
     # -- title, byline, date
@@ -239,6 +247,18 @@ class Cleaner:
             if author and out.author is None:
                 out.author = author
                 labels[i] = BYLINE
+        # A bare name on its own line just after the title (or the first paragraph) is the byline too.
+        if out.author is None:
+            after = int(np.flatnonzero(labels == TITLE)[0]) + 1 if (labels == TITLE).any() else first_body
+            for i in range(after, min(len(lines), first_body + 3)):
+                s = lines[i].strip()
+                words = s.split()
+                if 2 <= len(words) <= 4 and not LEXICON.intersection(w.lower() for w in words):
+                    author = parse_author(s)
+                    if author:
+                        out.author = author
+                        labels[i] = BYLINE
+                        break
         # An author's bio closing the article ("Jane Doe is a ...") is about the author, not the article.
         if out.author:
             surname = out.author.split()[-1]
@@ -250,7 +270,7 @@ class Cleaner:
                     break
 
     # -- comments
-    def _comments(self, out: Labelled) -> None:
+    def _comments(self, out: Labelled, text: str, offsets: np.ndarray) -> None:
         labels, probs, lines = out.labels, out.probs, out.lines
         n = len(lines)
         body_idx = np.flatnonzero(labels == BODY)
@@ -259,8 +279,6 @@ class Cleaner:
         # The comment section opens at a marker or a score line after the start of the article.
         # One regex search over the page text from the line after the first body line (no per-line loop
         # on pages without comments, which are most pages).
-        text = "\n".join(lines)
-        offsets = np.concatenate(([0], np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=n) + 1)))
         m = COMMENT_START_RE.search(text, int(offsets[int(body_idx[0]) + 1]) if body_idx[0] + 1 < n else len(text))
         if m is None:
             return
