@@ -52,6 +52,7 @@ class Cluster:
         self.log = open(self.tmp / "ray-start.log", "wb")
         self.proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "ray"), "start", "--head", "--block", "--port=0",
+             "--node-ip-address=127.0.0.1",  # tests stay on loopback
              f"--num-cpus={num_cpus}", f"--temp-dir={self.tmp}", "--include-dashboard=false",
              "--disable-usage-stats"],
             env=_env(), stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)

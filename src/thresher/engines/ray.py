@@ -46,7 +46,9 @@ class RayEngine:
             self.workers = workers
         else:
             self.workers = workers or os.cpu_count() or 1
+            # A Ray of our own, on loopback only: nothing outside this machine needs to reach it.
             ray.init(num_cpus=self.workers, _temp_dir=os.path.abspath(tmp_dir) if tmp_dir else None,
+                     _node_ip_address="127.0.0.1",
                      include_dashboard=False, object_store_memory=_LOCAL_OBJECT_STORE_BYTES,
                      logging_level=logging.WARNING)
         self._remote = ray.remote(num_cpus=1, max_retries=max_retries, retry_exceptions=False)(_call)
