@@ -113,6 +113,18 @@ def test_corpus_mode_drops_lines_repeated_across_a_site(tmp_path: Path) -> None:
     assert "clean_site_repeated_lines" not in c.signals
 
 
+def test_chinese_page(step: Clean) -> None:
+    """No spaces, no Latin stopwords: paragraphs are still found by length, CJK punctuation, position."""
+    para = ("北京市气象台今天上午发布消息说，受冷空气影响，本周末全市将出现明显降温，最低气温可能降到零度以下，"
+            "请市民注意添衣保暖。")
+    text = "\n\n".join(["首页 | 新闻 | 体育 | 财经 | 登录", para, para.replace("北京市", "天津市"),
+                        para.replace("北京市", "上海市"), "版权所有 © 2024 新闻网", "关于我们 | 联系我们 | 隐私政策"])
+    doc = step.map(Document(id="zh", text=text))
+    labels = [label for label, _ in doc.meta["clean_lines"]]
+    assert labels[1:4] == ["body"] * 3
+    assert labels[0] != "body" and labels[4] != "body" and labels[5] != "body"
+
+
 # --------------------------------------------------------------------------- parsers
 @pytest.mark.parametrize("text,iso", [
     ("Nov 07 , 2013", "2013-11-07"),

@@ -57,7 +57,10 @@ _BAND_MULT = mix64(np.arange(1, 257, dtype=np.uint64)) | np.uint64(1)
 
 def minhash_signatures(texts: list[str], ngram: int, num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(signatures uint32 (n, num_perm), empty bool (n)) for a batch of texts, hashed in bulk."""
-    import rensa
+    try:
+        import rensa
+    except ImportError as exc:  # an optional dependency: say how to get it
+        raise ImportError("minhash_dedup needs rensa: pip install 'thresher[minhash]'") from exc
 
     hashes, offsets, n_words = shingle_hashes(texts, ngram)
     matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(hashes, offsets.astype(np.uint64), num_perm, seed)

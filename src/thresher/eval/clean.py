@@ -114,8 +114,10 @@ def justext_lines(lines: list[str]) -> np.ndarray:
 
 # --------------------------------------------------------------------------- evaluation
 def cross_validate(pages: list[dict[str, Any]], data_dir: Path, folds: int, hidden: int,
-                   only_folds: int | None = None) -> list[np.ndarray]:
-    """Body masks of the clean step for every page, each from a model that never saw the page's domain."""
+                   only_folds: int | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Body masks of the clean step for every page, each from a model that never saw the page's domain:
+    as shipped (comments taken out of the body), and with comment detection off (WCXB counts forum posts
+    and product reviews as main content, so the two readings differ on those page types)."""
     from thresher.extract.clean import Cleaner
     from thresher.extract.lines import LineFeaturizer, LineModel, Page
     from thresher.extract.train_clean import build_model_from, derive_stopwords, page_features
@@ -124,15 +126,19 @@ def cross_validate(pages: list[dict[str, Any]], data_dir: Path, folds: int, hidd
     feats = page_features(LineFeaturizer(stopwords, cjk), pages)
     fold_of = domain_folds(pages, folds)
     masks: list[np.ndarray] = [np.zeros(0, dtype=bool)] * len(pages)
+    masks_nc: list[np.ndarray] = [np.zeros(0, dtype=bool)] * len(pages)
     for k in range(folds if only_folds is None else only_folds):
         t0 = time.time()
         tr = [i for i in range(len(pages)) if fold_of[i] != k]
         spec = build_model_from([pages[i] for i in tr], [feats[i] for i in tr], stopwords, cjk, hidden)
-        cleaner = Cleaner(LineModel(spec))
+        model = LineModel(spec)
+        cleaner, no_comments = Cleaner(model), Cleaner(model, comments=False)
         for i in np.flatnonzero(fold_of == k):
-            masks[i] = cleaner.label(Page(pages[i]["lines"], pages[i]["index"])).body_mask
+            page = Page(pages[i]["lines"], pages[i]["index"])
+            masks[i] = cleaner.label(page).body_mask
+            masks_nc[i] = no_comments.label(page).body_mask
         print(f"fold {k}: trained on {len(tr)} pages in {time.time() - t0:.0f}s", file=sys.stderr)
-    return masks
+    return masks, masks_nc
 
 
 def score(name: str, pages: list[dict[str, Any]], masks: list[np.ndarray], rows: list[dict[str, Any]],
@@ -168,11 +174,12 @@ def cli(argv: list[str]) -> int:
     args = ap.parse_args(argv)
 
     pages = load_wcxb(args.data, args.cache)[: args.limit]
-    model_masks = cross_validate(pages, args.data, args.folds, args.hidden, args.only_folds)
+    model_masks, nc_masks = cross_validate(pages, args.data, args.folds, args.hidden, args.only_folds)
     if args.only_folds is not None:  # score only pages that were in a test fold
         keep = [i for i, m in enumerate(model_masks) if len(m) == len(pages[i]["lines"])]
         pages = [pages[i] for i in keep]
         model_masks = [model_masks[i] for i in keep]
+        nc_masks = [nc_masks[i] for i in keep]
     methods: list[tuple[str, list[np.ndarray]]] = [
         ("keep-all", [np.ones(len(p["lines"]), dtype=bool) for p in pages]),
         ("C4 line rules", [c4_lines(p["lines"]) for p in pages]),
@@ -181,6 +188,7 @@ def cli(argv: list[str]) -> int:
     if not args.no_justext:
         methods.append(("jusText (line = paragraph)", [justext_lines(p["lines"]) for p in pages]))
     methods += [("thresher clean (CV by domain)", model_masks),
+                ("thresher clean, comments=False", nc_masks),
                 ("oracle (aligned labels)", [p["labels"] == BODY for p in pages])]
     rows: list[dict[str, Any]] = []
     by_type: dict[str, dict[str, float]] = {}
@@ -189,10 +197,10 @@ def cli(argv: list[str]) -> int:
     n_domains = len({p["domain"] for p in pages})
     print(f"WCXB dev as page text: {len(pages)} pages, {n_domains} domains, "
           f"{sum(len(p['lines']) for p in pages)} lines, {args.folds}-fold CV grouped by domain\n")
-    print(f"| {'method':<30} | line P | line R | line F1 | word-F1 |")
-    print(f"|{'-' * 32}|--------|--------|---------|---------|")
+    print(f"| {'method':<31} | line P | line R | line F1 | word-F1 |")
+    print(f"|{'-' * 33}|--------|--------|---------|---------|")
     for r in rows:
-        print(f"| {r['method']:<30} | {r['line_P']:.3f}  | {r['line_R']:.3f}  | {r['line_F1']:.3f}   "
+        print(f"| {r['method']:<31} | {r['line_P']:.3f}  | {r['line_R']:.3f}  | {r['line_F1']:.3f}   "
               f"| {r['word_F1']:.3f}   |")
     types = sorted({t for v in by_type.values() for t in v})
     print("\nword-F1 by page type:\n")

@@ -48,14 +48,19 @@ BOILER, BODY, TITLE, BYLINE, COMMENT = range(5)
 
 # "• 5", "+12", "-1": a vote score alone on its line. Patterns use [ \t] rather than \s so that, searched
 # over a whole page with re.M, they never run across a line break.
-SCORE_PAT = r"^[ \t]*[•·*▲▼]?[ \t]*([+-]?\d{1,5})[ \t]*(?:points?|votes?)?[ \t]*$"
+# A bare number is not enough (pagination, quantities): it needs a bullet, a sign or "points"/"votes".
+SCORE_PAT = (r"^[ \t]*(?:[•·▲▼][ \t]*([+-]?\d{1,5})|([+-]\d{1,5})|([+-]?\d{1,5})[ \t]*(?:points?|votes?))"
+             r"[ \t]*$")
 MARKER_PAT = (r"^[ \t]*(?:\d+[ \t]+)?(?:comments?|responses?|replies|reader comments|discussion|kommentare|"
               r"commentaires|comentarios|commenti|reacties)[ \t]*(?:\(\d+\))?[ \t]*:?[ \t]*$|"
               r"^[ \t]*(?:leave a (?:reply|comment)|post a comment|add (?:a|your) comment|join the discussion)\b")
 SCORE_RE = re.compile(SCORE_PAT)
 COMMENTS_MARKER_RE = re.compile(MARKER_PAT, re.I)
-COMMENT_START_RE = re.compile(f"{SCORE_PAT}|{MARKER_PAT}", re.I | re.M)
-COPYRIGHT_RE = re.compile(r"^[ \t]*(?:©|\(c\)[ \t]*\d|copyright\b)", re.I | re.M)
+COMMENT_START_RE = re.compile(SCORE_PAT, re.M)
+# A copyright notice: a line starting with it, or with the mark in its first 40 characters. The bounded
+# [^\n]{0,40} is tried only at line starts (re.M), so the search stays linear.
+COPYRIGHT_RE = re.compile(r"^[ \t]*(?:\(c\)[ \t]*\d|copyright\b)|^[^\n]{0,40}(?:©|版权所有|著作権|"
+                          r"all rights reserved)", re.I | re.M)
 COMMENTS_END_RE = re.compile(r"\b(?:log ?in|sign ?in|register)\b.{0,20}\b(?:comment|reply|post)|"
                              r"\b(?:leave|post|add) a (?:comment|reply)\b", re.I)
 BYLINE_PREFIX_RE = re.compile(r"^\s*(?:by|von|par|por|di|door|av|autor(?:in)?|author|written by|"
@@ -292,7 +297,8 @@ class Cleaner:
             if COMMENTS_END_RE.search(s) and len(s.split()) <= 8:
                 break
             if score:
-                current = {"author": None, "date": None, "score": int(score.group(1)), "text": [], "line": i}
+                value = next(g for g in score.groups() if g is not None)
+                current = {"author": None, "date": None, "score": int(value), "text": [], "line": i}
                 comments.append(current)
                 labels[i] = COMMENT
                 continue

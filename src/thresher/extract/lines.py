@@ -127,8 +127,9 @@ def window_means(values: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarr
     idx = np.arange(n)
     out = []
     for a, b in windows:
-        lo = np.clip(idx + a, 0, n)
-        hi = np.clip(idx + b + 1, 0, n)
+        # np.minimum/maximum: np.clip costs several times more per call on small arrays
+        lo = np.minimum(np.maximum(idx + a, 0), n)
+        hi = np.minimum(np.maximum(idx + b + 1, 0), n)
         cnt = np.maximum(hi - lo, 1)[:, None]
         out.append((cs[hi] - cs[lo]) / cnt)
     return np.hstack(out)
@@ -146,6 +147,11 @@ class LineFeaturizer:
             for w in words:
                 self.vocab[w] = self.vocab.get(w, 0) | bit
         self.table = _class_table().copy()
+        # membership by table look-up (np.isin sorts, and costs more than the rest of a line's features)
+        self.is_terminal = np.zeros(0x10000, dtype=bool)
+        self.is_terminal[TERMINAL] = True
+        self.is_bullet = np.zeros(0x10000, dtype=bool)
+        self.is_bullet[BULLETS] = True
         for ch in cjk_common:
             if ord(ch) < 0x10000:
                 self.table[ord(ch)] = CJK_COMMON
@@ -201,10 +207,13 @@ class LineFeaturizer:
         nonspace = np.maximum(lengths - counts[:, SPACE], 1).astype(np.float64)
         letters = counts[:, LOWER] + counts[:, UPPER]
         cjk = counts[:, CJK] + counts[:, CJK_COMMON]
-        safe_words = np.maximum(nwords, 1)
+        # Chinese and Japanese write no spaces: count about one word per two CJK characters, so that a
+        # paragraph there is as "long" as one in a spaced script (pages without CJK are unaffected).
+        words = nwords + cjk // 2
+        safe_words = np.maximum(words, 1)
         return {
             "log_chars": np.log1p(lengths),
-            "log_words": np.log1p(nwords),
+            "log_words": np.log1p(words),
             "mean_word_len": np.minimum((letters + counts[:, DIGIT]) / safe_words, 20.0),
             "upper_frac": counts[:, UPPER] / np.maximum(letters, 1),
             "digit_frac": counts[:, DIGIT] / nonspace,
@@ -216,9 +225,9 @@ class LineFeaturizer:
             "titlecase_frac": caps / safe_words,
             "stop_frac": stops / safe_words,
             "log_stops": np.log1p(stops),
-            "ends_terminal": np.isin(last, TERMINAL).astype(np.float64),
+            "ends_terminal": self.is_terminal[np.minimum(last, 0xFFFF)].astype(np.float64),
             "ends_colon": ((last == 58) | (last == 0xFF1A)).astype(np.float64),
-            "starts_bullet": np.isin(first, BULLETS).astype(np.float64),
+            "starts_bullet": self.is_bullet[np.minimum(first, 0xFFFF)].astype(np.float64),
             "commas_per_word": np.minimum(commas / safe_words, 1.0),
             "n_lexicon": np.minimum(lex, 5.0),
             "n_links": np.minimum(links, 5.0),
@@ -228,7 +237,7 @@ class LineFeaturizer:
             "indent": np.minimum(indent, 8) / 8.0,
             "blank_before": blank_before.astype(np.float64),
             "blank_after": blank_after.astype(np.float64),
-            "short_line": (nwords <= 3).astype(np.float64),
+            "short_line": (words <= 3).astype(np.float64),
         }
 
     def features(self, page: Page) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -278,13 +287,18 @@ class MLP:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.mean = np.asarray(spec["mean"], dtype=np.float32)
         self.scale = np.asarray(spec["scale"], dtype=np.float32)
+        self.clip = float(spec.get("clip", 5.0))
         self.layers = [(np.asarray(w, dtype=np.float32), np.asarray(b, dtype=np.float32))
                        for w, b in spec["layers"]]
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        h = (x - self.mean) / self.scale
+        # Clipped: a feature almost constant in training (CJK fractions: WCXB is nearly all spaced
+        # scripts) would otherwise reach 100 standard deviations on a Chinese page and decide alone.
+        h = np.clip((x - self.mean) / self.scale, -self.clip, self.clip)
         for i, (w, b) in enumerate(self.layers):
-            h = h @ w + b
+            # einsum, not @: small products through a multi-threaded BLAS cost more in thread wake-ups
+            # than in arithmetic, and the engine already runs one worker per core.
+            h = np.einsum("ij,jk->ik", h, w) + b
             if i < len(self.layers) - 1:
                 np.maximum(h, 0, out=h)
         h -= h.max(axis=1, keepdims=True)
