@@ -61,6 +61,8 @@ COMMENT_START_RE = re.compile(SCORE_PAT, re.M)
 # [^\n]{0,40} is tried only at line starts (re.M), so the search stays linear.
 COPYRIGHT_RE = re.compile(r"^[ \t]*(?:\(c\)[ \t]*\d|copyright\b)|^[^\n]{0,40}(?:©|版权所有|著作権|"
                           r"all rights reserved)", re.I | re.M)
+AUTHOR_HEADER_RE = re.compile(r"^[ \t]*(?:about the author|author info\w*|author bio\w*|author profile|"
+                              r"über den autor|à propos de l'auteur|sobre el autor)[ \t]*:?[ \t]*$", re.I | re.M)
 COMMENTS_END_RE = re.compile(r"\b(?:log ?in|sign ?in|register)\b.{0,20}\b(?:comment|reply|post)|"
                              r"\b(?:leave|post|add) a (?:comment|reply)\b", re.I)
 BYLINE_PREFIX_RE = re.compile(r"^\s*(?:by|von|par|por|di|door|av|autor(?:in)?|author|written by|"
@@ -219,13 +221,13 @@ class Cleaner:
         hits = [m.start() for m in COPYRIGHT_RE.finditer(text)]
         if hits:
             out.labels[np.searchsorted(offsets, hits, side="right") - 1] = BOILER
-        self._title_and_byline(out)
+        self._title_and_byline(out, text, offsets)
         if self.comments:
             self._comments(out, text, offsets)
         return out
 
     # -- title, byline, date
-    def _title_and_byline(self, out: Labelled) -> None:
+    def _title_and_byline(self, out: Labelled, text: str, offsets: np.ndarray) -> None:
         labels, probs, lines = out.labels, out.probs, out.lines
         body_idx = np.flatnonzero(labels == BODY)
         first_body = int(body_idx[0]) if len(body_idx) else len(lines)
@@ -243,7 +245,11 @@ class Cleaner:
             s = lines[i].strip()
             if labels[i] == TITLE or len(s.split()) > 12:
                 continue
-            flagged = probs[i, BYLINE] >= 0.3 or BYLINE_PREFIX_RE.match(s) is not None
+            # Model-flagged lines count after the title only: a short capitalised line above the title is
+            # a section name ("Foreign Policy") far more often than an author; "By ..." counts anywhere.
+            title_at = np.flatnonzero(labels == TITLE)
+            flagged = (probs[i, BYLINE] >= 0.3 and (not len(title_at) or i > title_at[0])) or \
+                BYLINE_PREFIX_RE.match(s) is not None
             date = parse_date(s) if DATE_RE.search(s) else None
             author = parse_author(s) if flagged else None
             if date and out.date is None and len(s.split()) <= 10:
@@ -252,6 +258,16 @@ class Cleaner:
             if author and out.author is None:
                 out.author = author
                 labels[i] = BYLINE
+        # An "Author information" block: the header, and the name under it (with its repeats).
+        for m in AUTHOR_HEADER_RE.finditer(text):
+            i = int(np.searchsorted(offsets, m.start(), side="right")) - 1
+            labels[i] = BYLINE
+            j = i + 1
+            while j < len(lines) and j <= i + 3 and parse_author(lines[j]):
+                out.author = out.author or parse_author(lines[j])
+                labels[j] = BYLINE
+                j += 1
+            break
         # A bare name on its own line just after the title (or the first paragraph) is the byline too.
         if out.author is None:
             after = int(np.flatnonzero(labels == TITLE)[0]) + 1 if (labels == TITLE).any() else first_body
