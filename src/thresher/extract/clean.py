@@ -351,14 +351,16 @@ class Clean(MapStep):
     Parameters: ``model`` (path of a model JSON; the shipped one if omitted), ``body_threshold`` (the
     model's tuned one if omitted), ``comments`` (detect comments), ``keep_labels`` (per-line labels in
     ``meta.clean_lines``), ``site_table`` and ``min_site_docs`` (corpus mode), ``drop_empty`` (reject a
-    document whose body is empty).
+    document whose body is empty), ``skip_extracted`` (leave documents the ``extract`` step produced
+    alone: their text is main content already, not page text with boilerplate).
     """
 
     name = "clean"
 
     def __init__(self, model: str | None = None, body_threshold: float | None = None, comments: bool = True,
                  keep_labels: bool = False, site_table: str | None = None, min_site_docs: int = 3,
-                 drop_empty: bool = True) -> None:
+                 drop_empty: bool = True, skip_extracted: bool = True) -> None:
+        self.skip_extracted = skip_extracted
         self.model_path = model
         self.body_threshold = body_threshold
         self.comments = comments
@@ -374,6 +376,8 @@ class Clean(MapStep):
                                self.min_site_docs)
 
     def map(self, doc: Document) -> Document:
+        if self.skip_extracted and "extractor" in doc.meta:
+            return doc  # main content from the extract step: already clean, and not page text
         if self.cleaner is None:
             self.setup()
         assert self.cleaner is not None
@@ -397,27 +401,13 @@ class Clean(MapStep):
 
 # --------------------------------------------------------------------------- command line
 def _read_docs(paths: list[str]) -> Iterable[tuple[str | None, str]]:
-    """(url, text) from JSONL files (.jsonl, .jsonl.gz, .jsonl.zst) with ``text`` and ``url`` fields."""
-    import gzip
-    import io
+    """(url, text) of every document in the inputs, through thresher's own readers (any input format)."""
+    from thresher.io import plan_shards, read_shard
 
-    import orjson
-
-    for path in paths:
-        if path.endswith(".zst"):
-            import zstandard
-
-            fh: Any = io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(open(path, "rb")),
-                                       encoding="utf-8")
-        elif path.endswith(".gz"):
-            fh = gzip.open(path, "rt", encoding="utf-8")
-        else:
-            fh = open(path, encoding="utf-8")
-        with fh:
-            for line in fh:
-                if line.strip():
-                    rec = orjson.loads(line)
-                    yield rec.get("url"), rec.get("text") or ""
+    for shard in plan_shards(paths):
+        for doc in read_shard(shard, {}, lambda err: print(f"thresher clean: {err}", file=sys.stderr)):
+            if doc.reason is None:
+                yield doc.url, doc.text
 
 
 def cli(argv: list[str]) -> int:
