@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import page, warc_record, write_warc
+from conftest import page, warc_record
 
+from thresher.document import Document
 from thresher.io import ReadError, plan_shards, read_shard
 from thresher.io.writers import open_writer
-from thresher.document import Document
 
 
 def read_all(inputs, shard_bytes=10**9, **options):

@@ -84,6 +84,9 @@ class GlobalStep(Step):
     def resolve(self, partition: int, n_partitions: int, shards: list[str]) -> None:
         raise NotImplementedError
 
+    def merge(self, n_partitions: int, shards: list[str]) -> None:
+        """Runs once, after every partition's ``resolve`` and before any ``load``; nothing by default."""
+
     def load(self, shard: str) -> None:
         """Load the decisions that concern this shard's documents before ``filter`` is called on them."""
 

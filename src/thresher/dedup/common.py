@@ -154,6 +154,7 @@ def run_global_step(step: Any, shards: dict[str, list[Any]], workdir: Path) -> d
     names = sorted(shards)
     for part in range(step.n_partitions):
         step.resolve(part, step.n_partitions, names)
+    step.merge(step.n_partitions, names)
     for name, docs in shards.items():
         step.load(name)
         for doc in docs:

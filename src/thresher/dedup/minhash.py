@@ -12,8 +12,8 @@ On-disk layout under ``workdir`` (= ``RUN_DIR/state/minhash_dedup/``), all writt
                                           newest: -timestamp); ties go to the smaller global position
         empty.npy  bool (n)               no words: never bucketed (all empty docs would collide)
     resolve/p<k>.npy                partition k's (node, root) pairs: its bands' buckets, union-found
-    result/                         the final combine of all partitions (written once, by whoever is
-                                    first to find every partition done: the last resolve, else load)
+    result/                         the final combine of all partitions, written once by ``merge``
+                                    (the engine runs it after every partition is resolved)
         layout.json                 shard order and global offsets used for the numbering
         removed.npy int64, kept.npy int64, sim.npy float32   sorted by removed global position
 
@@ -333,8 +333,11 @@ class MinHashDedup(GlobalStep):
         out.mkdir(parents=True, exist_ok=True)
         save_array(out / f"p{partition}.npy", np.stack([u, v]))
         write_json(out / f"p{partition}.done", {"n_partitions": n_partitions, "shards": sorted(shards)})
-        if self._all_resolved(out, n_partitions, shards):
-            self._combine(layout, n_partitions)
+
+    def merge(self, n_partitions: int, shards: list[str]) -> None:
+        if not self._all_resolved(Path(self.workdir) / "resolve", n_partitions, shards):
+            raise RuntimeError(f"{self.name}: resolve is incomplete under {self.workdir}")
+        self._combine(self._layout(shards), n_partitions)
 
     def _all_resolved(self, out: Path, n_partitions: int, shards: list[str]) -> bool:
         want = {"n_partitions": n_partitions, "shards": sorted(shards)}
@@ -402,21 +405,10 @@ class MinHashDedup(GlobalStep):
 
     # ---------------------------------------------------------------- phase 3: apply
 
-    def _ensure_result(self, shards: list[str] | None) -> Path:
-        result = Path(self.workdir) / "result"
-        if (result / "layout.json").exists():
-            return result
-        done = sorted((Path(self.workdir) / "resolve").glob("p*.done"))
-        if not done:
-            raise RuntimeError(f"{self.name}: no resolve output under {self.workdir}")
-        info = read_json(done[0])
-        if not self._all_resolved(Path(self.workdir) / "resolve", info["n_partitions"], info["shards"]):
-            raise RuntimeError(f"{self.name}: resolve is incomplete under {self.workdir}")
-        self._combine(self._layout(info["shards"]), info["n_partitions"])
-        return result
-
     def load(self, shard: str) -> None:
-        result = self._ensure_result(None)
+        result = Path(self.workdir) / "result"
+        if not (result / "layout.json").exists():  # written last by merge
+            raise RuntimeError(f"{self.name}: no merged result under {self.workdir}")
         layout = read_json(result / "layout.json")
         entries = layout["shards"]
         mine = next((e for e in entries if e["tier"] == 1 and e["shard"] == shard), None)

@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from thresher.engines.rundir import RunDir, aggregate, read_json, reconcile_line, write_json_atomic
-from thresher.engines.tasks import phases_of, pipeline_key, resolve_done, run_resolve, run_shard_phase
+from thresher.engines.tasks import (
+    merge_marker,
+    phases_of,
+    pipeline_key,
+    resolve_done,
+    run_merge,
+    run_resolve,
+    run_shard_phase,
+)
 from thresher.io import Shard, plan_shards
 from thresher.io.fs import local_dir
 from thresher.io.shards import DEFAULT_SHARD_BYTES
@@ -98,13 +106,9 @@ def execute(inputs: list[str], output: str | Path, pipeline: Pipeline, engine: A
             n = pipeline.global_steps[phase.stage - 1].n_partitions
             tasks = [(run_dir, pipeline, phase, p, shard_ids) for p in range(n) if not resolve_done(run_dir, phase, p)]
             fn = run_resolve
-        progress.phase(phase.name, len(tasks))
-        for task, result in engine.map(fn, tasks, progress.add_docs):
-            if isinstance(result, Exception):
-                what = task[3].id if isinstance(task[3], Shard) else f"partition {task[3]}"
-                failed.append(f"{phase.name} {what}: {type(result).__name__}: {result}")
-                print(f"\nthresher: task {phase.name} {what} failed: {result}", file=sys.stderr)
-            progress.task_done()
+        failed += _run_tasks(engine, fn, tasks, phase.name, progress)
+        if phase.kind == "resolve" and not failed and not merge_marker(run_dir, phase).exists():
+            failed += _run_tasks(engine, run_merge, [(run_dir, pipeline, phase, shard_ids)], phase.name, progress)
         if failed:
             break  # later phases need every shard of this one; a re-run retries what failed
     progress.end()
@@ -127,6 +131,19 @@ def _write_report(run_dir: RunDir) -> None:
     except ImportError:
         return
     write_report(run_dir.path)
+
+
+def _run_tasks(engine: Any, fn: Any, tasks: list[tuple], label: str, progress: Progress) -> list[str]:
+    """Run one batch of tasks on the engine; returns a line for each task that failed."""
+    failed = []
+    progress.phase(label, len(tasks))
+    for task, result in engine.map(fn, tasks, progress.add_docs):
+        if isinstance(result, Exception):
+            what = task[3].id if isinstance(task[3], Shard) else f"partition {task[3]}"
+            failed.append(f"{label} {what}: {type(result).__name__}: {result}")
+            print(f"\nthresher: task {label} {what} failed: {result}", file=sys.stderr)
+        progress.task_done()
+    return failed
 
 
 def summary_lines(total: dict[str, Any], top: int = 5) -> list[str]:

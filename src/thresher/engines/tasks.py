@@ -255,3 +255,18 @@ def resolve_done(run_dir: RunDir, phase: Phase, partition: int) -> bool:
     return (run_dir.stats / f"{phase.name}-part{partition:04d}.json.done").exists()
 
 
+def run_merge(run_dir: RunDir, pipeline: Pipeline, phase: Phase, shards: list[str], progress: Any = None) -> dict:
+    """The one task after a global step's partitions are resolved (``GlobalStep.merge``)."""
+    pipeline = ready_pipeline(run_dir, pipeline)
+    step = pipeline.global_steps[phase.stage - 1]
+    started = time.time()
+    step.merge(step.n_partitions, shards)
+    stats = {"phase": phase.name, "step": step.name, "seconds": round(time.time() - started, 4)}
+    write_json_atomic(merge_marker(run_dir, phase), stats)
+    return stats
+
+
+def merge_marker(run_dir: RunDir, phase: Phase):
+    return run_dir.stats / f"{phase.name}-merge.json.done"
+
+
