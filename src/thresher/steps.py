@@ -59,8 +59,8 @@ class FilterStep(Step):
         return doc
 
 
-class GlobalStep(Step):
-    """A step that needs the whole corpus. Phases, each driven by the engine:
+class GlobalStep(FilterStep):
+    """A step that needs the whole corpus; its last phase is a filter. Phases, each driven by the engine:
 
     1. ``index(doc, shard)`` for every surviving document of every shard, then ``finish_index(shard)``:
        write this shard's signatures under ``self.workdir`` (files, so memory stays flat).
@@ -89,12 +89,3 @@ class GlobalStep(Step):
 
     def load(self, shard: str) -> None:
         """Load the decisions that concern this shard's documents before ``filter`` is called on them."""
-
-    def filter(self, doc: Document) -> Reason | None:
-        raise NotImplementedError
-
-    def process(self, doc: Document) -> Document:
-        reason = self.filter(doc)
-        if reason is not None:
-            doc.reason = reason
-        return doc

@@ -60,7 +60,7 @@ def minhash_signatures(texts: list[str], ngram: int, num_perm: int, seed: int) -
     try:
         import rensa
     except ImportError as exc:  # an optional dependency: say how to get it
-        raise ImportError("minhash_dedup needs rensa: pip install 'thresher[minhash]'") from exc
+        raise ImportError("minhash_dedup needs rensa (a core dependency): pip install rensa") from exc
 
     hashes, offsets, n_words = shingle_hashes(texts, ngram)
     matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(hashes, offsets.astype(np.uint64), num_perm, seed)
