@@ -66,15 +66,20 @@ def datatrove_worker(warc: Path, out: Path, timeout: float) -> int:
     return 0
 
 
-def count_datatrove(out: Path) -> dict:
+def count_texts(files: list[Path], opener) -> dict:
+    """Documents, documents with text, and characters over JSONL files opened in text mode by ``opener``."""
     docs = with_text = chars = 0
-    for f in sorted((out / "output").glob("*.jsonl.gz")):
-        with gzip.open(f, "rt", encoding="utf-8") as fh:
+    for f in files:
+        with opener(f, "rt", encoding="utf-8") as fh:
             for line in fh:
                 text = json.loads(line).get("text") or ""
                 docs += 1
                 with_text += bool(text.strip())
                 chars += len(text)
+    return {"docs_out": docs, "pages_with_text": with_text, "chars_out": chars}
+
+
+def count_datatrove(out: Path) -> dict:
     extra = {}
     stats_file = out / "logs" / "stats.json"
     if stats_file.exists():
@@ -82,26 +87,18 @@ def count_datatrove(out: Path) -> dict:
             if "Trafilatura" in block.get("name", ""):
                 s = block.get("stats", {})
                 extra = {k: s[k] if isinstance(s[k], int) else s[k].get("total") for k in s if k != "doc_len"}
-    return {"docs_out": docs, "pages_with_text": with_text, "chars_out": chars, "tool_stats": extra}
+    return {**count_texts(sorted((out / "output").glob("*.jsonl.gz")), gzip.open), "tool_stats": extra}
 
 
 def count_thresher(run_dir: Path) -> dict:
     import zstandard
 
-    docs = with_text = chars = 0
-    for f in sorted((run_dir / "kept").glob("*.jsonl.zst")):
-        with zstandard.open(f, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                text = json.loads(line).get("text") or ""
-                docs += 1
-                with_text += bool(text.strip())
-                chars += len(text)
     extra = {}
     summary = run_dir / "stats" / "summary.json"
     if summary.exists():
         s = json.loads(summary.read_text())
         extra = {k: s.get(k) for k in ("read", "kept", "rejected", "errors", "reasons", "reconciled")}
-    return {"docs_out": docs, "pages_with_text": with_text, "chars_out": chars, "tool_stats": extra}
+    return {**count_texts(sorted((run_dir / "kept").glob("*.jsonl.zst")), zstandard.open), "tool_stats": extra}
 
 
 def has_trafilatura(python: str) -> bool:
