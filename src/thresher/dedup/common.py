@@ -14,26 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temporary name, then rename)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
-    os.replace(tmp, path)
-
-
-def read_json(path: Path) -> Any:
-    return orjson.loads(path.read_bytes())
-
-
-def save_array(path: Path, arr: np.ndarray) -> None:
-    """``np.save`` atomically, so a reader never sees half a file and a crash leaves no partial result."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        np.save(fh, arr)
-    os.replace(tmp, path)
 
 
 @contextmanager

@@ -17,6 +17,7 @@ import numpy as np
 import orjson
 import xxhash
 
+from thresher.atomic import save_array
 from thresher.document import Document, Reason
 from thresher.steps import GlobalStep
 
@@ -58,7 +59,7 @@ class ExactDedup(GlobalStep):
         part = records["hi"] % self.n_partitions
         folder = self._dir("index")
         for p in range(self.n_partitions):
-            _save_atomic(folder / f"{shard}-p{p}.npy", records[part == p])
+            save_array(folder / f"{shard}-p{p}.npy", records[part == p])
         (folder / f"{shard}.ids.tmp").write_bytes(orjson.dumps(ids))
         (folder / f"{shard}.ids.tmp").replace(folder / f"{shard}.ids")
 
@@ -139,10 +140,3 @@ class _IdCache:
         if shard not in self.cache:
             self.cache[shard] = orjson.loads((self.folder / f"{shard}.ids").read_bytes())
         return self.cache[shard][pos]
-
-
-def _save_atomic(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        np.save(fh, array)
-    tmp.replace(path)

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from thresher.dedup.common import read_json, save_array, write_json
+from thresher.atomic import read_json, save_array, write_json
 from thresher.dedup.hashing import line_hashes, mix64, segment_hashes
 from thresher.document import Document, Reason
 from thresher.steps import GlobalStep

@@ -36,16 +36,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from thresher.dedup.common import (
-    IdReader,
-    IdWriter,
-    atomic_dir,
-    connected_roots,
-    read_json,
-    save_array,
-    star_edges,
-    write_json,
-)
+from thresher.atomic import read_json, save_array, write_json
+from thresher.dedup.common import IdReader, IdWriter, atomic_dir, connected_roots, star_edges
 from thresher.dedup.hashing import mix64, shingle_hashes
 from thresher.document import Document, Reason
 from thresher.steps import GlobalStep

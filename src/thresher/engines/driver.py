@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from thresher.engines.rundir import RunDir, aggregate, read_json, reconcile_line, write_json_atomic
+from thresher.atomic import read_json, write_json
+from thresher.engines.rundir import RunDir, aggregate, reconcile_line
 from thresher.engines.tasks import (
     merge_marker,
     phases_of,
@@ -79,7 +80,7 @@ def plan_run(run_dir: RunDir, inputs: list[str], pipeline: Pipeline, fmt: str | 
     shards = plan_shards(inputs, shard_bytes, fmt)
     if not shards:
         raise RunError(f"no input files found in {inputs}")
-    write_json_atomic(run_dir.plan_path, {"inputs": inputs, "pipeline_key": key, "pipeline": pipeline.spec,
+    write_json(run_dir.plan_path, {"inputs": inputs, "pipeline_key": key, "pipeline": pipeline.spec,
                                           "pipeline_name": pipeline.name, "format": fmt,
                                           "shards": [s.to_dict() for s in shards]})
     return shards
@@ -117,7 +118,7 @@ def execute(inputs: list[str], output: str | Path, pipeline: Pipeline, engine: A
     total["complete"] = not failed
     total["pipeline"] = pipeline.name
     total["wall_seconds"] = round(time.time() - progress.start, 3)
-    write_json_atomic(run_dir.stats / "summary.json", total)
+    write_json(run_dir.stats / "summary.json", total)
     if not failed and not keep_work:
         shutil.rmtree(run_dir.work, ignore_errors=True)
     if not failed:

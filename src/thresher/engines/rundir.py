@@ -15,23 +15,11 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    # NON_STR_KEYS: pipeline specs may have integer keys (e.g. n-gram sizes)
-    tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS))
-    os.replace(tmp, path)
-
-
-def read_json(path: Path) -> Any:
-    return orjson.loads(path.read_bytes())
+from thresher.atomic import read_json
 
 
 class RunDir:

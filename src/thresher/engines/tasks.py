@@ -25,8 +25,9 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from thresher.atomic import write_json
 from thresher.document import Document
-from thresher.engines.rundir import RunDir, write_json_atomic
+from thresher.engines.rundir import RunDir
 from thresher.io import ReadError, Shard, read_shard
 from thresher.io.jsonl import read as read_jsonl
 from thresher.io.writers import open_writer
@@ -181,7 +182,7 @@ def run_shard_phase(run_dir: RunDir, pipeline: Pipeline, phase: Phase, shard: Sh
                         **({"kept": dict(length_kept)} if last else {})},
         "removed_by_site": dict(removed_by_site.most_common(50)),
     }
-    write_json_atomic(run_dir.stats_path(phase.name, shard.id), stats)
+    write_json(run_dir.stats_path(phase.name, shard.id), stats)
     return stats
 
 
@@ -247,7 +248,7 @@ def run_resolve(run_dir: RunDir, pipeline: Pipeline, phase: Phase, partition: in
     step.resolve(partition, step.n_partitions, shards)
     stats = {"phase": phase.name, "partition": partition, "step": step.name,
              "seconds": round(time.time() - started, 4)}
-    write_json_atomic(run_dir.stats / f"{phase.name}-part{partition:04d}.json.done", stats)
+    write_json(run_dir.stats / f"{phase.name}-part{partition:04d}.json.done", stats)
     return stats
 
 
@@ -262,7 +263,7 @@ def run_merge(run_dir: RunDir, pipeline: Pipeline, phase: Phase, shards: list[st
     started = time.time()
     step.merge(step.n_partitions, shards)
     stats = {"phase": phase.name, "step": step.name, "seconds": round(time.time() - started, 4)}
-    write_json_atomic(merge_marker(run_dir, phase), stats)
+    write_json(merge_marker(run_dir, phase), stats)
     return stats
 
 

@@ -23,7 +23,8 @@ import numpy as np
 import orjson
 import xxhash
 
-from thresher.engines.rundir import RunDir, aggregate, read_json, write_json_atomic
+from thresher.atomic import read_json, write_json
+from thresher.engines.rundir import RunDir, aggregate
 from thresher.io.jsonl import open_bytes
 
 JSONL_ENDINGS = (".jsonl.zst", ".jsonl")
@@ -304,7 +305,7 @@ class IdIndex:
         with open(arr.with_name("ids.npy.tmp"), "wb") as fh:
             np.save(fh, records)
         arr.with_name("ids.npy.tmp").replace(arr)
-        write_json_atomic(meta, {"files": self.signature})
+        write_json(meta, {"files": self.signature})
         self.records = records
         return self
 
