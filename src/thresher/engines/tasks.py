@@ -125,43 +125,27 @@ def run_shard_phase(run_dir: RunDir, pipeline: Pipeline, phase: Phase, shard: Sh
         kept_out = open_writer(stage_dir / shard.id, "jsonl.zst")
     rejected_out = open_writer(run_dir.rejected / f"{phase.name}-{shard.id}", writer_fmt)
 
-    n_steps = len(steps)
-    seconds = [0.0] * n_steps
-    dropped = [0] * n_steps
-    entered = [0] * n_steps
-    reasons: Counter[str] = Counter()
-    languages: Counter[str] = Counter()
-    removed_by_site: Counter[str] = Counter()
-    length_kept: Counter[str] = Counter()
-    # The length before filtering, for the report: text as it leaves the extract step (as read, in a
-    # pipeline without one); first phase only.
-    length_extracted: Counter[str] = Counter()
-    extract_at = max((i for i, s in enumerate(steps) if s.name == "extract"), default=-1) if phase.stage == 0 else None
-    n_read = 0
+    counts = ShardCounts(steps, measure_extracted=phase.stage == 0)
     for doc in _guarded(source, shard, errors):
-        n_read += 1
-        if progress is not None and n_read % 64 == 0:
+        counts.read += 1
+        if progress is not None and counts.read % 64 == 0:
             progress(64)
         if doc.reason is None:
-            if extract_at == -1:
-                length_extracted[_bucket(len(doc.text))] += 1
-            doc = _run_steps(doc, steps, seconds, dropped, entered, errors, extract_at, length_extracted)
+            doc = counts.run_steps(doc, errors)
             if doc is None:
-                continue
+                continue  # a step raised: logged in errors/
         if doc.reason is not None:
-            reasons[doc.reason.key] += 1
-            removed_by_site[_site(doc.url)] += 1
+            counts.count_rejected(doc)
             doc.raw = None
             rejected_out.write(doc)
             continue
         if indexer is not None:
             indexer.index(doc, shard.id)
         else:
-            languages[str(doc.meta.get("language", "unknown"))] += 1
-            length_kept[_bucket(len(doc.text))] += 1
+            counts.count_kept(doc)
         kept_out.write(doc)
     if progress is not None:
-        progress(n_read % 64)
+        progress(counts.read % 64)
     if indexer is not None:
         indexer.finish_index(shard.id)
     kept_out.close()
@@ -172,18 +156,73 @@ def run_shard_phase(run_dir: RunDir, pipeline: Pipeline, phase: Phase, shard: Sh
         "phase": phase.name, "shard": shard.id, "input": f"{shard.path}:{shard.start}",
         "first": phase.stage == 0, "last": last,
         # every record the reader met: documents it yielded plus records it could not read
-        "read": n_read + errors.reader_errors,
+        "read": counts.read + errors.reader_errors,
         "kept": kept_out.count, "rejected": rejected_out.count, "errors": errors.reader_errors + errors.step_errors,
         "seconds": round(time.time() - started, 4),
-        "steps": {s.name: {"in": entered[i], "dropped": dropped[i], "seconds": round(seconds[i], 4)}
-                  for i, s in enumerate(steps)},
-        "reasons": dict(reasons), "languages": dict(languages) if last else {},
-        "length_hist": {**({"extracted": dict(length_extracted)} if length_extracted else {}),
-                        **({"kept": dict(length_kept)} if last else {})},
-        "removed_by_site": dict(removed_by_site.most_common(50)),
+        **counts.to_dict(last),
     }
     write_json(run_dir.stats_path(phase.name, shard.id), stats)
     return stats
+
+
+class ShardCounts:
+    """What one shard task counts for stats/ and the report, and the loop of steps over one document."""
+
+    def __init__(self, steps: list[Step], measure_extracted: bool):
+        self.steps = steps
+        n = len(steps)
+        self.seconds, self.dropped, self.entered = [0.0] * n, [0] * n, [0] * n
+        self.read = 0
+        self.reasons: Counter[str] = Counter()
+        self.languages: Counter[str] = Counter()
+        self.removed_by_site: Counter[str] = Counter()
+        self.length_kept: Counter[str] = Counter()
+        # Length before filtering, for the report: text as it leaves the extract step, or as read in a
+        # pipeline without one; first phase only (None: not measured).
+        self.length_extracted: Counter[str] = Counter()
+        self.extract_at = (max((i for i, s in enumerate(steps) if s.name == "extract"), default=-1)
+                           if measure_extracted else None)
+
+    def run_steps(self, doc: Document, errors: ErrorLog) -> Document | None:
+        """The document through every step until one drops it; None if a step raised."""
+        if self.extract_at == -1:
+            self.length_extracted[_bucket(len(doc.text))] += 1
+        for i, step in enumerate(self.steps):
+            self.entered[i] += 1
+            start = perf_counter()
+            try:
+                doc = step.process(doc)
+            except Exception as exc:  # noqa: BLE001 - a step failing on one document must not stop the run
+                self.seconds[i] += perf_counter() - start
+                errors.step_error(doc, step, exc)
+                return None
+            self.seconds[i] += perf_counter() - start
+            if doc.reason is not None:
+                self.dropped[i] += 1
+                return doc
+            if i == self.extract_at:
+                self.length_extracted[_bucket(len(doc.text))] += 1
+        return doc
+
+    def count_rejected(self, doc: Document) -> None:
+        self.reasons[doc.reason.key] += 1
+        self.removed_by_site[_site(doc.url)] += 1
+
+    def count_kept(self, doc: Document) -> None:
+        self.languages[str(doc.meta.get("language", "unknown"))] += 1
+        self.length_kept[_bucket(len(doc.text))] += 1
+
+    def to_dict(self, last: bool) -> dict[str, Any]:
+        length_hist = {"extracted": dict(self.length_extracted)} if self.length_extracted else {}
+        if last:
+            length_hist["kept"] = dict(self.length_kept)
+        return {
+            "steps": {s.name: {"in": self.entered[i], "dropped": self.dropped[i], "seconds": round(self.seconds[i], 4)}
+                      for i, s in enumerate(self.steps)},
+            "reasons": dict(self.reasons), "languages": dict(self.languages) if last else {},
+            "length_hist": length_hist,
+            "removed_by_site": dict(self.removed_by_site.most_common(50)),
+        }
 
 
 class ErrorLog:
@@ -218,26 +257,6 @@ def _guarded(source, shard: Shard, errors: ErrorLog):
         yield from source
     except Exception as exc:  # noqa: BLE001 - any reader bug must cost one shard's tail, not the run
         errors.read_error(ReadError(f"{shard.path}:{shard.start}", f"reader failed: {type(exc).__name__}: {exc}"))
-
-
-def _run_steps(doc: Document, steps: list[Step], seconds: list[float], dropped: list[int], entered: list[int],
-               errors: ErrorLog, measure_at: int | None = None, lengths: Counter | None = None) -> Document | None:
-    for i, step in enumerate(steps):
-        entered[i] += 1
-        start = perf_counter()
-        try:
-            doc = step.process(doc)
-        except Exception as exc:  # noqa: BLE001 - a step failing on one document must not stop the run
-            seconds[i] += perf_counter() - start
-            errors.step_error(doc, step, exc)
-            return None
-        seconds[i] += perf_counter() - start
-        if doc.reason is not None:
-            dropped[i] += 1
-            return doc
-        if i == measure_at:
-            lengths[_bucket(len(doc.text))] += 1
-    return doc
 
 
 def run_resolve(run_dir: RunDir, pipeline: Pipeline, phase: Phase, partition: int, shards: list[str],
