@@ -51,7 +51,8 @@ class Progress:
 
     def task_done(self) -> None:
         self.done += 1
-        self.show(force=True)
+        # on a terminal every task redraws the line; in a log, every 10 s and at the end of a phase
+        self.show(force=self.tty or self.done == self.total)
 
     def show(self, force: bool = False) -> None:
         now = time.time()
