@@ -110,7 +110,8 @@ def execute(inputs: list[str], output: str | Path, pipeline: Pipeline, engine: A
             fn = run_resolve
         failed += _run_tasks(engine, fn, tasks, phase.name, progress)
         if phase.kind == "resolve" and not failed and not merge_marker(run_dir, phase).exists():
-            failed += _run_tasks(engine, run_merge, [(run_dir, pipeline, phase, shard_ids)], phase.name, progress)
+            failed += _run_tasks(engine, run_merge, [(run_dir, pipeline, phase, shard_ids)], f"{phase.name} merge",
+                                 progress)
         if failed:
             break  # later phases need every shard of this one; a re-run retries what failed
     progress.end()
