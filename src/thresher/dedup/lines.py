@@ -28,26 +28,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from thresher.atomic import read_json, save_array, write_json
 from thresher.dedup.hashing import line_hashes, mix64, segment_hashes
 from thresher.document import Document, Reason
+from thresher.sites import site_of
 from thresher.steps import GlobalStep
 
 _RECORD = np.dtype([("key", "<u8"), ("pos", "<u4")])
-
-
-def site_of(url: str | None) -> str:
-    if not url:
-        return ""
-    try:
-        host = (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
-    return host[4:] if host.startswith("www.") else host
 
 
 def _site_hashes(sites: list[str]) -> np.ndarray:

@@ -30,12 +30,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from thresher.document import Document
 from thresher.extract.lines import LEXICON, LineModel, Page, split_page
+from thresher.sites import site_of
 from thresher.steps import MapStep
 
 DATE_RE = re.compile(
@@ -170,11 +170,6 @@ class SiteTable:
     def load(cls, path: str | Path) -> SiteTable:
         data = np.load(path)
         return cls(data["keys"], data["counts"])
-
-
-def site_of(url: str | None) -> str:
-    host = urlsplit(url or "").netloc.lower()
-    return host[4:] if host.startswith("www.") else host
 
 
 def build_site_table(docs: Iterable[tuple[str | None, str]]) -> SiteTable:

@@ -85,12 +85,12 @@ def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[D
                 except ValueError as exc:
                     on_error(ReadError(f"{shard.path}:{here}", f"invalid JSON line: {exc}"))
                     continue
-                yield _to_document(record, shard, here, text_field, id_field, url_field)
+                yield record_to_document(record, shard, here, text_field, id_field, url_field)
         except (OSError, EOFError, zstandard.ZstdError) as exc:
             on_error(ReadError(f"{shard.path}:{pos}", f"cannot decompress further: {exc}"))
 
 
-def _to_document(record: dict, shard: Shard, pos: int, text_field: str, id_field: str, url_field: str) -> Document:
+def record_to_document(record: dict, shard: Shard, pos: int, text_field: str, id_field: str, url_field: str) -> Document:
     source = f"{shard.path}:{pos}"
     if "meta" in record and "signals" in record:  # thresher's own output: keep where it first came from
         source = record.pop("source", None) or source

@@ -7,7 +7,7 @@ from typing import Any
 
 from thresher.document import Document
 from thresher.io.fs import is_url, open_input
-from thresher.io.jsonl import _to_document
+from thresher.io.jsonl import record_to_document
 from thresher.io.shards import OnError, ReadError, Shard
 
 
@@ -26,7 +26,7 @@ def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[D
                 for key in ("meta", "signals"):  # written by thresher as JSON strings
                     if isinstance(record.get(key), str):
                         record[key] = orjson.loads(record[key])
-                yield _to_document(record, shard, row, options.get("text_field", "text"),
+                yield record_to_document(record, shard, row, options.get("text_field", "text"),
                                    options.get("id_field", "id"), options.get("url_field", "url"))
                 row += 1
     except (OSError, ValueError) as exc:
