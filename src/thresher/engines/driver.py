@@ -142,7 +142,8 @@ def _run_tasks(engine: Any, fn: Any, tasks: list[tuple], label: str, progress: P
     progress.phase(label, len(tasks))
     for task, result in engine.map(fn, tasks, progress.add_docs):
         if isinstance(result, Exception):
-            what = task[3].id if isinstance(task[3], Shard) else f"partition {task[3]}"
+            target = task[3]  # a Shard, a partition number, or (merge) the list of shard ids
+            what = target.id if isinstance(target, Shard) else f"partition {target}" if isinstance(target, int) else "merge"
             failed.append(f"{label} {what}: {type(result).__name__}: {result}")
             print(f"\nthresher: task {label} {what} failed: {result}", file=sys.stderr)
         progress.task_done()
