@@ -24,6 +24,9 @@ class Step:
     """Base of every step. ``name`` is the one name used in YAML, code, stats and reasons."""
 
     name: ClassVar[str] = "step"
+    # True for a step whose output is the text "before filtering" (extraction): the run's report shows the
+    # length of the text as it leaves the last such step (or as read, if there is none).
+    produces_text: ClassVar[bool] = False
 
     def setup(self) -> None:
         """Load models or compile patterns; called once per worker before the first document."""

@@ -177,10 +177,10 @@ class ShardCounts:
         self.languages: Counter[str] = Counter()
         self.removed_by_site: Counter[str] = Counter()
         self.length_kept: Counter[str] = Counter()
-        # Length before filtering, for the report: text as it leaves the extract step, or as read in a
-        # pipeline without one; first phase only (None: not measured).
+        # Length before filtering, for the report: text as it leaves the last step that produces it
+        # (Step.produces_text), or as read in a pipeline without one; first phase only (None: not measured).
         self.length_extracted: Counter[str] = Counter()
-        self.extract_at = (max((i for i, s in enumerate(steps) if s.name == "extract"), default=-1)
+        self.extract_at = (max((i for i, s in enumerate(steps) if s.produces_text), default=-1)
                            if measure_extracted else None)
 
     def run_steps(self, doc: Document, errors: ErrorLog) -> Document | None:

@@ -92,6 +92,7 @@ BACKENDS = {"resiliparse": resiliparse_extract, "trafilatura": trafilatura_extra
 
 class Extract(MapStep):
     name = "extract"
+    produces_text = True
 
     def __init__(self, backend: str = "resiliparse", max_bytes: int = 20_000_000, timeout_s: float = 30.0,
                  min_chars: int = 1):
