@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -157,18 +158,59 @@ def test_split_page_keeps_positions() -> None:
     assert page.index.tolist() == [0, 2, 5]
 
 
+def _column(x: np.ndarray, name: str) -> np.ndarray:
+    return x[:, feature_names(1).index(name)]
+
+
 def test_features_shape_and_values() -> None:
     fz = LineFeaturizer(["the", "of", "and", "der"], "的")
     page = split_page("Home | News | Sport\n\nThe history of the city, and of its people.\n\n"
                       "Der Hund und die Katze.\n\n北京的天气很好。\n\nHome | News | Sport")
-    x, own = fz.features(page)
+    x = fz.features(page)
     assert x.shape == (5, len(feature_names(1)))
     assert np.isfinite(x).all()
-    assert own["ends_terminal"].tolist() == [0, 1, 1, 1, 0]
-    assert own["stop_frac"][1] == pytest.approx(5 / 9)  # the, of, the, and, of of 9 words
-    assert own["stop_frac"][2] > 0 and own["cjk_frac"][3] > 0.8 and own["cjk_common_frac"][3] > 0
-    assert own["repeat_in_page"][0] == pytest.approx(np.log(2))
-    assert own["n_lexicon"][0] >= 1  # "home"
+    assert _column(x, "ends_terminal").tolist() == [0, 1, 1, 1, 0]
+    assert _column(x, "stop_frac")[1] == pytest.approx(5 / 9)  # the, of, the, and, of of 9 words
+    assert _column(x, "stop_frac")[2] > 0 and _column(x, "cjk_frac")[3] > 0.8
+    assert _column(x, "cjk_common_frac")[3] > 0
+    assert _column(x, "repeat_in_page")[0] == pytest.approx(np.log(2))
+    assert _column(x, "n_lexicon")[0] >= 1  # "home"
+
+
+def test_batch_equals_one_page_at_a_time() -> None:
+    """Pages featurized together get exactly the features each gets alone: windows, positions and
+    repetition never reach across pages, whatever the neighbours (empty and blank-only texts included)."""
+    fz = LineFeaturizer(["the", "of", "and"], "的")
+    texts = ["Home | News\n\nThe history of the city, and of its people, is long.\nHome | News",
+             "", "   \n\t\n", "one line only",
+             "\n".join(f"Line {i} of the page, with words." for i in range(30)),
+             "Home | News\nA different page entirely, of course.\n\n\nFooter line\r\n"]
+    batch = fz.featurize(texts)
+    assert batch.bounds.tolist() == [0, 3, 3, 3, 4, 34, 37]
+    for k, text in enumerate(texts):
+        alone = fz.featurize([text])
+        assert batch.pages[k].lines == split_page(text).lines == alone.pages[0].lines
+        np.testing.assert_allclose(batch.x[batch.bounds[k]:batch.bounds[k + 1]], alone.x, rtol=1e-6)
+
+
+def test_words_are_re_word_runs() -> None:
+    """The numpy tokenisation counts what re's \\w+ finds (accents, Cyrillic, Turkish dotted I, digits,
+    underscores), and flags words of the vocabulary case-insensitively."""
+    lines = ["Größe naïve café_au_lait 2024", "ПРИВЕТ мир, как дела?", "İstanbul'da İletişim",
+             "don't stop-words: THE the The", "🙂 emoji 😀 between"]
+    fz = LineFeaturizer(["the", "мир"], "")
+    x = fz.features(split_page("\n".join(lines)))
+    words = np.expm1(_column(x, "log_words"))
+    assert words.round().tolist() == [len(re.findall(r"\w+", s)) for s in lines]
+    stops = np.expm1(_column(x, "log_stops")).round().tolist()
+    assert stops == [0, 1, 0, 3, 0]
+
+
+def test_odd_characters_do_not_break_features() -> None:
+    fz = LineFeaturizer(["the"], "")
+    text = "lone \ud800 surrogate line\n\x00 nul and \x1c separators\n" + "𝕏" * 50
+    x = fz.features(split_page(text))
+    assert x.shape[0] == 3 and np.isfinite(x).all()
 
 
 def test_align_labels() -> None:

@@ -4,7 +4,8 @@ A step is constructed from its YAML parameters (keyword arguments), then ``setup
 process before the first document (load models there, not in ``__init__``, so steps pickle cheaply).
 
 - ``MapStep.map(doc) -> doc``: change a document (extract, clean, annotate). May drop it by setting
-  ``doc.reason`` (use ``self.reject``).
+  ``doc.reason`` (use ``self.reject``). A step whose cost is mostly fixed per call (numpy over a few
+  hundred lines) also overrides ``map_batch(docs)``: the engine hands it the live documents of a batch.
 - ``FilterStep.filter(doc) -> Reason | None``: decide only; ``None`` keeps the document.
 - ``GlobalStep``: needs every document before it decides (deduplication). The engine runs it in three
   phases over shards: ``index`` (per shard, during the stream), ``resolve`` (partitioned reduce), and
@@ -37,6 +38,16 @@ class Step:
     def process(self, doc: Document) -> Document:
         raise NotImplementedError
 
+    @property
+    def batched(self) -> bool:
+        """True when the step processes a batch at once (overrides ``process_batch``)."""
+        return type(self).process_batch is not Step.process_batch
+
+    def process_batch(self, docs: list[Document]) -> list[Document]:
+        """Process live documents together. Contract for steps that override it: if it raises, no document
+        has been changed (the engine then runs them one by one through ``process``, to find the bad one)."""
+        return [self.process(doc) for doc in docs]
+
     def run(self, docs: Iterable[Document]) -> Iterator[Document]:
         """Process a stream; dropped documents pass through untouched so the engine can route them."""
         for doc in docs:
@@ -47,8 +58,18 @@ class MapStep(Step):
     def map(self, doc: Document) -> Document:
         raise NotImplementedError
 
+    def map_batch(self, docs: list[Document]) -> list[Document]:
+        raise NotImplementedError
+
     def process(self, doc: Document) -> Document:
         return self.map(doc)
+
+    @property
+    def batched(self) -> bool:
+        return type(self).map_batch is not MapStep.map_batch
+
+    def process_batch(self, docs: list[Document]) -> list[Document]:
+        return self.map_batch(docs) if self.batched else [self.map(doc) for doc in docs]
 
 
 class FilterStep(Step):

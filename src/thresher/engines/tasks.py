@@ -18,6 +18,7 @@ import hashlib
 import pickle
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
@@ -126,26 +127,21 @@ def run_shard_phase(run_dir: RunDir, pipeline: Pipeline, phase: Phase, shard: Sh
     rejected_out = open_writer(run_dir.rejected / f"{phase.name}-{shard.id}", writer_fmt)
 
     counts = ShardCounts(steps, measure_extracted=phase.stage == 0)
-    for doc in _guarded(source, shard, errors):
-        counts.read += 1
-        if progress is not None and counts.read % 64 == 0:
-            progress(64)
-        if doc.reason is None:
-            doc = counts.run_steps(doc, errors)
-            if doc is None:
-                continue  # a step raised: logged in errors/
-        if doc.reason is not None:
-            counts.count_rejected(doc)
-            doc.raw = None
-            rejected_out.write(doc)
-            continue
-        if indexer is not None:
-            indexer.index(doc, shard.id)
-        else:
-            counts.count_kept(doc)
-        kept_out.write(doc)
-    if progress is not None:
-        progress(counts.read % 64)
+    for batch in _batches(_guarded(source, shard, errors)):
+        counts.read += len(batch)
+        if progress is not None:
+            progress(len(batch))
+        for doc in counts.run_steps(batch, errors):  # a document a step raised on is logged, not returned
+            if doc.reason is not None:
+                counts.count_rejected(doc)
+                doc.raw = None
+                rejected_out.write(doc)
+                continue
+            if indexer is not None:
+                indexer.index(doc, shard.id)
+            else:
+                counts.count_kept(doc)
+            kept_out.write(doc)
     if indexer is not None:
         indexer.finish_index(shard.id)
     kept_out.close()
@@ -183,26 +179,44 @@ class ShardCounts:
         self.extract_at = (max((i for i, s in enumerate(steps) if s.produces_text), default=-1)
                            if measure_extracted else None)
 
-    def run_steps(self, doc: Document, errors: ErrorLog) -> Document | None:
-        """The document through every step until one drops it; None if a step raised."""
+    def run_steps(self, docs: list[Document], errors: ErrorLog) -> list[Document]:
+        """The documents through every step, each until one drops it; in order, less those a step raised
+        on (logged). A batched step sees all live documents at once; if it raises, they go through it one
+        by one so that only the bad document is lost."""
+        live = [doc for doc in docs if doc.reason is None]
         if self.extract_at == -1:
-            self.length_extracted[_bucket(len(doc.text))] += 1
-        for i, step in enumerate(self.steps):
-            self.entered[i] += 1
-            start = perf_counter()
-            try:
-                doc = step.process(doc)
-            except Exception as exc:  # noqa: BLE001 - a step failing on one document must not stop the run
-                self.seconds[i] += perf_counter() - start
-                errors.step_error(doc, step, exc)
-                return None
-            self.seconds[i] += perf_counter() - start
-            if doc.reason is not None:
-                self.dropped[i] += 1
-                return doc
-            if i == self.extract_at:
+            for doc in live:
                 self.length_extracted[_bucket(len(doc.text))] += 1
-        return doc
+        failed: set[int] = set()
+        for i, step in enumerate(self.steps):
+            if not live:
+                break
+            self.entered[i] += len(live)
+            start = perf_counter()
+            out = None
+            if step.batched and len(live) > 1:
+                try:
+                    out = step.process_batch(live)
+                except Exception:  # noqa: BLE001 - retried one by one below, to find the document
+                    out = None
+            if out is None:
+                out = []
+                for doc in live:
+                    try:
+                        out.append(step.process(doc))
+                    except Exception as exc:  # noqa: BLE001 - a step failing on one document must not stop the run
+                        errors.step_error(doc, step, exc)
+                        failed.add(id(doc))
+            self.seconds[i] += perf_counter() - start
+            live = []
+            for doc in out:
+                if doc.reason is not None:
+                    self.dropped[i] += 1
+                    continue
+                live.append(doc)
+                if i == self.extract_at:
+                    self.length_extracted[_bucket(len(doc.text))] += 1
+        return [doc for doc in docs if id(doc) not in failed]
 
     def count_rejected(self, doc: Document) -> None:
         self.reasons[doc.reason.key] += 1
@@ -257,6 +271,25 @@ def _guarded(source, shard: Shard, errors: ErrorLog):
         yield from source
     except Exception as exc:  # noqa: BLE001 - any reader bug must cost one shard's tail, not the run
         errors.read_error(ReadError(f"{shard.path}:{shard.start}", f"reader failed: {type(exc).__name__}: {exc}"))
+
+
+BATCH_DOCS = 32          # documents handed to the steps at once (see Step.process_batch)
+BATCH_BYTES = 4 << 20    # ... or fewer, when their text and raw content pass this size
+
+
+def _batches(docs: Iterator[Document]) -> Iterator[list[Document]]:
+    """The stream in batches: big enough for batched steps to spread their fixed cost per call, small
+    enough that a batch's arrays stay in the CPU's cache (measured: 16-32 WET-sized pages is best)."""
+    batch: list[Document] = []
+    size = 0
+    for doc in docs:
+        batch.append(doc)
+        size += len(doc.text) + (len(doc.raw) if doc.raw else 0)
+        if len(batch) >= BATCH_DOCS or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 def run_resolve(run_dir: RunDir, pipeline: Pipeline, phase: Phase, partition: int, shards: list[str],

@@ -28,13 +28,14 @@ import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from thresher.document import Document
-from thresher.extract.lines import LEXICON, LineModel, Page, split_page
+from thresher.extract.lines import LEXICON, LineModel, Page
 from thresher.sites import site_of
 from thresher.steps import MapStep
 
@@ -46,23 +47,17 @@ DATE_RE = re.compile(
 LABELS = ("boilerplate", "body", "title", "byline", "comment")
 BOILER, BODY, TITLE, BYLINE, COMMENT = range(5)
 
-# "• 5", "+12", "-1": a vote score alone on its line. Patterns use [ \t] rather than \s so that, searched
-# over a whole page with re.M, they never run across a line break.
-# A bare number is not enough (pagination, quantities): it needs a bullet, a sign or "points"/"votes".
-SCORE_PAT = (r"^[ \t]*(?:[•·▲▼][ \t]*([+-]?\d{1,5})|([+-]\d{1,5})|([+-]?\d{1,5})[ \t]*(?:points?|votes?))"
-             r"[ \t]*$")
-MARKER_PAT = (r"^[ \t]*(?:\d+[ \t]+)?(?:comments?|responses?|replies|reader comments|discussion|kommentare|"
-              r"commentaires|comentarios|commenti|reacties)[ \t]*(?:\(\d+\))?[ \t]*:?[ \t]*$|"
-              r"^[ \t]*(?:leave a (?:reply|comment)|post a comment|add (?:a|your) comment|join the discussion)\b")
-SCORE_RE = re.compile(SCORE_PAT)
-COMMENTS_MARKER_RE = re.compile(MARKER_PAT, re.I)
-COMMENT_START_RE = re.compile(SCORE_PAT, re.M)
-# A copyright notice: a line starting with it, or with the mark in its first 40 characters. The bounded
-# [^\n]{0,40} is tried only at line starts (re.M), so the search stays linear.
-COPYRIGHT_RE = re.compile(r"^[ \t]*(?:\(c\)[ \t]*\d|copyright\b)|^[^\n]{0,40}(?:©|版权所有|著作権|"
-                          r"all rights reserved)", re.I | re.M)
-AUTHOR_HEADER_RE = re.compile(r"^[ \t]*(?:about the author|author info\w*|author bio\w*|author profile|"
-                              r"über den autor|à propos de l'auteur|sobre el autor)[ \t]*:?[ \t]*$", re.I | re.M)
+# "• 5", "+12", "-1": a vote score alone on its line. A bare number is not enough (pagination,
+# quantities): it needs a bullet, a sign or "points"/"votes".
+SCORE_RE = re.compile(r"[ \t]*(?:[•·▲▼][ \t]*([+-]?\d{1,5})|([+-]\d{1,5})|([+-]?\d{1,5})[ \t]*(?:points?|votes?))"
+                      r"[ \t]*$")
+HAS_DIGIT = re.compile(r"\d").search
+# A copyright notice: a line starting with "(c) 2020" or "Copyright", or with one of the marks in its
+# first 40 characters. Found by str.find on the lower-cased page, then checked on the lines it is in.
+COPYRIGHT_MARKS = ("©", "版权所有", "著作権", "all rights reserved")
+COPYRIGHT_START_RE = re.compile(r"[ \t]*(?:\(c\)[ \t]*\d|copyright\b)")
+AUTHOR_HEADER_RE = re.compile(r"(?:about the author|author info\w*|author bio\w*|author profile|"
+                              r"über den autor|à propos de l'auteur|sobre el autor)[ \t]*:?", re.I)
 COMMENTS_END_RE = re.compile(r"\b(?:log ?in|sign ?in|register)\b.{0,20}\b(?:comment|reply|post)|"
                              r"\b(?:leave|post|add) a (?:comment|reply)\b", re.I)
 BYLINE_PREFIX_RE = re.compile(r"^\s*(?:by|von|par|por|di|door|av|autor(?:in)?|author|written by|"
@@ -79,6 +74,41 @@ DATE_PARSERS = [
      ("d", "M", "y")),
     (re.compile(r"\b(\d{1,2})[./](\d{1,2})[./]((?:19|20)\d{2})\b"), ("a", "b", "y")),
 ]
+
+
+def _lower(text: str) -> str:
+    """``text`` lower-cased, character for character (offsets stay valid): U+0130 is the one code point
+    whose lower case is two characters."""
+    return (text.replace("\u0130", "i") if "\u0130" in text else text).lower()
+
+
+def _lines_with(low: str, needle: str, offsets: np.ndarray) -> list[int]:
+    """The lines (indices into ``offsets``, the line starts) where ``needle`` occurs in ``low``, in order."""
+    hits = []
+    pos = low.find(needle)
+    while pos >= 0:
+        hits.append(pos)
+        pos = low.find(needle, pos + 1)
+    if not hits:
+        return []
+    return sorted(set((np.searchsorted(offsets, hits, side="right") - 1).tolist()))
+
+
+def _copyright_lines(low: str, offsets: np.ndarray) -> list[int]:
+    """Lines holding a copyright notice (see ``COPYRIGHT_MARKS``, ``COPYRIGHT_START_RE``)."""
+    found = set()
+    for mark in COPYRIGHT_MARKS:
+        pos = low.find(mark)
+        while pos >= 0:
+            line = int(np.searchsorted(offsets, pos, side="right")) - 1
+            if line >= 0 and pos - offsets[line] <= 40:
+                found.add(line)
+            pos = low.find(mark, pos + 1)
+    for needle in ("copyright", "(c)"):
+        for line in _lines_with(low, needle, offsets):
+            if line >= 0 and COPYRIGHT_START_RE.match(low, int(offsets[line])):
+                found.add(line)
+    return sorted(found)
 
 
 def parse_date(text: str) -> str | None:
@@ -127,6 +157,8 @@ class Labelled:
     date: str | None = None
     comments: list[dict[str, Any]] = field(default_factory=list)
     site_repeated: int = 0
+    words: Any = None         # words and digits per line (from the featurizer), for the rules
+    digits: Any = None
 
     @property
     def body_mask(self) -> np.ndarray:
@@ -134,7 +166,7 @@ class Labelled:
 
     @property
     def body(self) -> str:
-        return "\n\n".join(s.strip() for s, m in zip(self.lines, self.body_mask) if m)
+        return "\n\n".join(map(str.strip, compress(self.lines, self.body_mask.tolist())))
 
     def counts(self) -> dict[str, int]:
         c = np.bincount(self.labels, minlength=len(LABELS)) if len(self.labels) else np.zeros(len(LABELS), int)
@@ -199,74 +231,91 @@ class Cleaner:
         self.min_site_docs = min_site_docs
 
     def label(self, page: Page, site: str | None = None) -> Labelled:
-        probs, own = self.model.predict(page)
-        n = len(page.lines)
-        labels = np.where(probs[:, BODY] >= self.threshold, BODY, BOILER) if n else np.zeros(0, dtype=np.int64)
-        out = Labelled(page.lines, labels.astype(np.int64), probs)
-        if n == 0:
+        """The labels of one page (``label_texts`` does a batch at once, much faster per page)."""
+        return self.label_texts([page.source_text()], [site])[0]
+
+    def label_texts(self, texts: list[str], sites: list[str | None] | None = None) -> list[Labelled]:
+        """Label every line of every text: the model scores a whole batch at once, the rules run per page."""
+        batch, probs = self.model.predict_batch(texts)
+        body = probs[:, BODY] >= self.threshold
+        out = []
+        for k, page in enumerate(batch.pages):
+            a, b = int(batch.bounds[k]), int(batch.bounds[k + 1])
+            labels = np.where(body[a:b], BODY, BOILER)
+            out.append(self._rules(page, labels, probs[a:b], sites[k] if sites else None))
+        return out
+
+    def _rules(self, page: Page, labels: np.ndarray, probs: np.ndarray, site: str | None) -> Labelled:
+        out = Labelled(page.lines, labels, probs)
+        out.words, out.digits = page.words, page.digits
+        if not page.lines:
             return out
         if self.site_table is not None and site is not None:
             repeated = self.site_table.lookup(site, page.lines) >= self.min_site_docs
             out.site_repeated = int(repeated.sum())
             out.labels[repeated] = BOILER
-        # The page text and line offsets, for whole-page regex searches (no per-line loops).
-        text = "\n".join(page.lines)
-        offsets = np.concatenate(([0], np.cumsum(np.fromiter(map(len, page.lines), dtype=np.int64, count=n) + 1)))
+        # Rules look for words with str.find on the lower-cased page (fast), then check the lines found.
+        text, offsets = page.text, page.offsets
+        assert text is not None and offsets is not None
+        low = _lower(text)
         # A copyright notice is never the article, whatever the model thinks of its neighbours.
-        hits = [m.start() for m in COPYRIGHT_RE.finditer(text)]
-        if hits:
-            out.labels[np.searchsorted(offsets, hits, side="right") - 1] = BOILER
-        self._title_and_byline(out, text, offsets)
+        out.labels[_copyright_lines(low, offsets)] = BOILER
+        self._title_and_byline(out, low, offsets)
         if self.comments:
-            self._comments(out, text, offsets)
+            self._comments(out)
         return out
 
     # -- title, byline, date
-    def _title_and_byline(self, out: Labelled, text: str, offsets: np.ndarray) -> None:
+    def _title_and_byline(self, out: Labelled, low: str, offsets: np.ndarray) -> None:
         labels, probs, lines = out.labels, out.probs, out.lines
-        body_idx = np.flatnonzero(labels == BODY)
-        first_body = int(body_idx[0]) if len(body_idx) else len(lines)
+        n = len(lines)
+        is_body = labels == BODY
+        first_body = int(is_body.argmax()) if is_body.any() else n
         # The title is the most title-like line up to a little into the body.
-        zone = min(first_body + 3, len(lines))
+        zone = min(first_body + 3, n)
+        title_at = -1
         if zone:
             t = int(np.argmax(probs[:zone, TITLE]))
             if probs[t, TITLE] >= 0.15 and len(lines[t].split()) <= 40:
                 out.title = lines[t].strip()
                 labels[t] = TITLE
+                title_at = t
         # Byline/date: short lines around the start of the body, flagged by the model or a "By" prefix.
-        lo = max(0, (np.flatnonzero(labels == TITLE)[0] if (labels == TITLE).any() else first_body) - 3)
-        hi = min(len(lines), first_body + 6)
+        lo = max(0, (title_at if title_at >= 0 else first_body) - 3)
+        hi = min(n, first_body + 6)
+        p_byline = probs[lo:hi, BYLINE].tolist()
         for i in range(lo, hi):
             s = lines[i].strip()
-            if labels[i] == TITLE or len(s.split()) > 12:
+            if i == title_at:
+                continue
+            words = s.split()
+            if len(words) > 12:
                 continue
             # Model-flagged lines count after the title only: a short capitalised line above the title is
             # a section name ("Foreign Policy") far more often than an author; "By ..." counts anywhere.
-            title_at = np.flatnonzero(labels == TITLE)
-            flagged = (probs[i, BYLINE] >= 0.3 and (not len(title_at) or i > title_at[0])) or \
-                BYLINE_PREFIX_RE.match(s) is not None
-            date = parse_date(s) if DATE_RE.search(s) else None
+            flagged = (p_byline[i - lo] >= 0.3 and i > title_at) or BYLINE_PREFIX_RE.match(s) is not None
+            # every date format parse_date reads has digits: most lines are settled by that test alone
+            date = parse_date(s) if len(words) <= 10 and HAS_DIGIT(s) else None
             author = parse_author(s) if flagged else None
-            if date and out.date is None and len(s.split()) <= 10:
+            if date and out.date is None:
                 out.date = date
                 labels[i] = BYLINE
             if author and out.author is None:
                 out.author = author
                 labels[i] = BYLINE
         # An "Author information" block: the header, and the name under it (with its repeats).
-        for m in AUTHOR_HEADER_RE.finditer(text):
-            i = int(np.searchsorted(offsets, m.start(), side="right")) - 1
-            labels[i] = BYLINE
-            j = i + 1
-            while j < len(lines) and j <= i + 3 and parse_author(lines[j]):
-                out.author = out.author or parse_author(lines[j])
-                labels[j] = BYLINE
-                j += 1
-            break
+        for i in _lines_with(low, "aut", offsets):  # author, autor, auteur
+            if AUTHOR_HEADER_RE.fullmatch(lines[i].strip()):
+                labels[i] = BYLINE
+                j = i + 1
+                while j < n and j <= i + 3 and parse_author(lines[j]):
+                    out.author = out.author or parse_author(lines[j])
+                    labels[j] = BYLINE
+                    j += 1
+                break
         # A bare name on its own line just after the title (or the first paragraph) is the byline too.
         if out.author is None:
-            after = int(np.flatnonzero(labels == TITLE)[0]) + 1 if (labels == TITLE).any() else first_body
-            for i in range(after, min(len(lines), first_body + 3)):
+            for i in range(title_at + 1 if title_at >= 0 else first_body, min(n, first_body + 3)):
                 s = lines[i].strip()
                 words = s.split()
                 if 2 <= len(words) <= 4 and not LEXICON.intersection(w.lower() for w in words):
@@ -278,27 +327,28 @@ class Cleaner:
         # An author's bio closing the article ("Jane Doe is a ...") is about the author, not the article.
         if out.author:
             surname = out.author.split()[-1]
-            body_idx = np.flatnonzero(labels == BODY)
-            for i in body_idx[::-1][:2]:
+            for i in np.flatnonzero(labels == BODY)[::-1][:2]:
                 head = " ".join(lines[i].split()[:5])
                 if surname in head and re.search(r"\b(?:is|was|writes|ist|est|es)\b", lines[i][:200]):
                     labels[i] = BYLINE
                     break
 
     # -- comments
-    def _comments(self, out: Labelled, text: str, offsets: np.ndarray) -> None:
+    def _comments(self, out: Labelled) -> None:
         labels, probs, lines = out.labels, out.probs, out.lines
         n = len(lines)
-        body_idx = np.flatnonzero(labels == BODY)
-        if not len(body_idx):
+        is_body = labels == BODY
+        if not is_body.any():
             return
-        # The comment section opens at a marker or a score line after the start of the article.
-        # One regex search over the page text from the line after the first body line (no per-line loop
-        # on pages without comments, which are most pages).
-        m = COMMENT_START_RE.search(text, int(offsets[int(body_idx[0]) + 1]) if body_idx[0] + 1 < n else len(text))
-        if m is None:
+        # The comment section opens at the first vote-score line after the start of the article. Only
+        # lines of one or two words with a digit can be one ("• 5", "+3", "12 points"): the regex runs on
+        # those alone (most pages have none after their first paragraph).
+        after = int(is_body.argmax()) + 1
+        words, digits = out.words[after:], out.digits[after:]
+        candidates = np.flatnonzero((words <= 2) & (digits > 0)) + after
+        start = next((int(i) for i in candidates if SCORE_RE.match(lines[i])), None)
+        if start is None:
             return
-        start = int(np.searchsorted(offsets, m.start(), side="right")) - 1
         comments: list[dict[str, Any]] = []
         current: dict[str, Any] | None = None
         text_indent: int | None = None
@@ -371,12 +421,22 @@ class Clean(MapStep):
                                self.min_site_docs)
 
     def map(self, doc: Document) -> Document:
-        if self.skip_extracted and "extractor" in doc.meta:
-            return doc  # main content from the extract step: already clean, and not page text
+        return self.map_batch([doc])[0]
+
+    def map_batch(self, docs: list[Document]) -> list[Document]:
         if self.cleaner is None:
             self.setup()
         assert self.cleaner is not None
-        out = self.cleaner.label(split_page(doc.text), site_of(doc.url) if doc.url else None)
+        # main content from the extract step is already clean, and not page text: left alone
+        todo = [doc for doc in docs if not (self.skip_extracted and "extractor" in doc.meta)]
+        sites = [site_of(doc.url) if doc.url else None for doc in todo] if self.cleaner.site_table else None
+        # Every page is labelled before any document changes: if this raises, the batch is untouched.
+        results = self.cleaner.label_texts([doc.text for doc in todo], sites)
+        for doc, out in zip(todo, results):
+            self._apply(doc, out)
+        return docs
+
+    def _apply(self, doc: Document, out: Labelled) -> None:
         doc.text = out.body
         for key in ("title", "author", "date"):
             if getattr(out, key):
@@ -385,13 +445,12 @@ class Clean(MapStep):
             doc.meta["comments"] = out.comments
         for name, count in out.counts().items():
             doc.signals[f"clean_{name}_lines"] = count
-        if self.cleaner.site_table is not None:
+        if self.site_table_path:
             doc.signals["clean_site_repeated_lines"] = out.site_repeated
         if self.keep_labels:
-            doc.meta["clean_lines"] = [[LABELS[lab], s] for lab, s in zip(out.labels, out.lines)]
+            doc.meta["clean_lines"] = [[LABELS[lab], s] for lab, s in zip(out.labels.tolist(), out.lines)]
         if self.drop_empty and not doc.text:
             doc.reason = self.reject("empty_body", value=0, threshold=1)
-        return doc
 
 
 # --------------------------------------------------------------------------- command line

@@ -1,15 +1,18 @@
 """The line model behind the ``clean`` step: per-line features of page text, and the model that scores them.
 
 A page arrives as text with one block per line (WET records, ``extract_plain_text(main_content=False)``).
-Every feature is computed for all lines of a document at once: the text is turned once into an array of
-code points (character classes by table look-up, counted per line with one ``bincount``), tokenised once
-with one regex per line (``map``, no Python loop body), and the rest is numpy over arrays of lines.
+Features are computed for a *batch* of documents at once, with no Python work per line or per word: the
+texts are joined and turned into one array of code points; character classes come by table look-up and
+are counted per line with one ``bincount``; words are runs of word characters (``\\w``, as Python's ``re``
+defines it), each identified by a 64-bit polynomial hash of its lower-cased code points (prefix sums, so
+one pass over the characters) and looked up in the sorted hashes of the model's vocabulary. Per-document
+quantities (position in the page, windows of neighbours) are segment operations over the batch. One
+document or a thousand go through the same code; batching only spreads numpy's fixed cost per call.
 
-The model is a small multilayer perceptron in two stages, read from a JSON file by pure numpy:
+The model is a small multilayer perceptron in one or two stages, read from a JSON file by pure numpy:
 
 - stage 1 sees the line's own features, its neighbours' and the page's;
-- stage 2 sees the same plus stage 1's scores of the neighbouring lines (windows before/after), which is
-  how "a short line in the middle of the article" differs from "a short line in the footer".
+- stage 2 (optional) sees the same plus stage 1's scores of the neighbouring lines (windows before/after).
 
 Classes: 0 boilerplate, 1 body, 2 title, 3 byline/date. Comments are found by rules in ``clean.py``.
 Language: stopword density uses the union of the most frequent words of 75 languages (derived from the
@@ -19,13 +22,12 @@ Japanese, Thai) fall back on character classes, CJK function characters and punc
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from itertools import chain, compress, repeat
+from itertools import compress
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +35,16 @@ import numpy as np
 import orjson
 
 # Character classes (index into a per-code-point table).
-SPACE, LOWER, UPPER, DIGIT, PUNCT, CJK, CJK_COMMON, OTHER, NEWLINE = range(9)
-N_CLASSES = 9
+# SPACE and NEWLINE come first: a character is content (not white space) when its class is > NEWLINE.
+SPACE, NEWLINE, LOWER, UPPER, DIGIT, PUNCT, COMMA, CJK, CJK_COMMON, OTHER = range(10)
+N_CLASSES = 10
+WORD = 16  # flag added to the class of a word character (re's \w) in the code table
+# Tables are indexed by min(code point, ASTRAL): every code point above the BMP shares the last entry.
+ASTRAL = 0x10000
 
-WORD_RE = re.compile(r"\w+")
-# Token categories, looked up per token in one dict (bit flags): boilerplate vocabulary, date parts, link
-# parts. The vocabulary is English plus a few common European words: one hint among many features, so a
-# page in another language loses only this hint.
+# Token categories, looked up per token (bit flags): boilerplate vocabulary, date parts, link parts. The
+# vocabulary is English plus a few common European words: one hint among many features, so a page in
+# another language loses only this hint.
 LEXICON = set("""login signin signup register subscribe newsletter cookie cookies privacy terms copyright
 reserved share tweet facebook twitter instagram linkedin pinterest whatsapp youtube email print menu home
 search skip navigation next previous prev top more view related popular trending advertisement sponsored
@@ -53,31 +58,56 @@ am pm ago yesterday today""".split()) | {str(y) for y in range(1990, 2036)}
 LINK_WORDS = {"http", "https", "www", "com", "org", "net", "html", "htm", "php", "aspx"}
 BY_WORDS = {"by", "von", "par", "por", "di", "door", "av", "autor", "author", "written", "posted"}
 STOP, LEX, DATEW, LINK, BYWORD = 1, 2, 4, 8, 16
-BITS = np.array([STOP, LEX, DATEW, LINK], dtype=np.int64)
 # Last character of a line that ends a sentence (Latin, CJK, Devanagari, Arabic, quotes after a stop).
-TERMINAL = np.array([ord(c) for c in '.!?。！？…।؟"”’\')»'], dtype=np.uint32)
-BULLETS = np.array([ord(c) for c in "•·-*–—›»>|◦▪■●→"], dtype=np.uint32)
+TERMINAL = '.!?。！？…।؟"”’\')»'
+BULLETS = "•·-*–—›»>|◦▪■●→"
+COMMAS = ",;、，"
+
+# Word hashing: h(w) = sum of lower-cased code point c_i * P**i (mod 2**32), from one prefix sum over the
+# whole batch; P odd, so P**-i exists mod 2**32 and a word's hash does not depend on where it starts.
+# 32 bits: the vocabulary (~2,000 words) is checked collision-free; a word outside it takes a vocabulary
+# word's hash with probability 2,000 / 2**32 (one token in two million gets a wrong flag: noise for a
+# feature, and half the memory traffic of 64 bits).
+_P = np.uint32(0x01000193)
+_P_INV = np.uint32(pow(0x01000193, -1, 2**32))
+_DOC_SALT = np.uint32(0x9E3779B1)
 
 
 @lru_cache(maxsize=1)
-def _class_table() -> np.ndarray:
-    """Class of every BMP code point (built once per process, ~50 ms)."""
-    table = np.full(0x10000, OTHER, dtype=np.uint8)
-    for cp in range(0x10000):
-        cat = unicodedata.category(chr(cp))
+def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Class, word-character flag and lower-case code of every BMP code point (once per process, ~0.1 s)."""
+    cls = np.full(ASTRAL + 1, OTHER, dtype=np.uint8)
+    word = np.zeros(ASTRAL + 1, dtype=bool)
+    lower = np.arange(ASTRAL + 1, dtype=np.uint32)
+    for cp in range(ASTRAL):
+        ch = chr(cp)
+        cat = unicodedata.category(ch)
         if cat[0] == "L":
-            table[cp] = UPPER if cat == "Lu" or cat == "Lt" else LOWER
+            cls[cp] = UPPER if cat == "Lu" or cat == "Lt" else LOWER
         elif cat == "Nd":
-            table[cp] = DIGIT
+            cls[cp] = DIGIT
         elif cat[0] in "PS":
-            table[cp] = PUNCT
-        elif cat[0] == "Z" or cp in (9, 11, 12, 13):
-            table[cp] = SPACE
+            cls[cp] = PUNCT
+        elif cat[0] == "Z" or ch.isspace():  # what str.strip() strips
+            cls[cp] = SPACE
+        word[cp] = ch.isalnum() or ch == "_"  # exactly re's \w on str patterns
+        low = ch.lower()
+        lower[cp] = ord(low[0])  # only U+0130 lowers to two characters; its first is "i"
     # Han, Hiragana, Katakana, Hangul syllables count as CJK (they carry no case and no spaces).
     for lo, hi in ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7A3)):
-        table[lo:hi + 1] = CJK
-    table[10] = NEWLINE
-    return table
+        cls[lo:hi + 1] = CJK
+    cls[[ord(c) for c in COMMAS]] = COMMA
+    cls[10] = NEWLINE
+    return cls, word, lower
+
+
+def word_hash(word: str) -> int:
+    """The hash the featurizer gives ``word`` (lower-cased), as a Python int."""
+    _, _, lower = _tables()
+    h = 0
+    for i, ch in enumerate(word):
+        h = (h + int(lower[min(ord(ch), ASTRAL)]) * pow(int(_P), i, 2**32)) % 2**32
+    return h
 
 
 FEATURES_OWN = [
@@ -107,200 +137,376 @@ class Page:
     """Non-blank lines of one page and where they came from."""
 
     lines: list[str]          # stripped of trailing whitespace, leading kept for the indent feature
-    index: np.ndarray         # position of each line among all lines of the text (blank ones included)
+    index: np.ndarray         # line number of each among all lines of the text (blank ones included)
+    text: str | None = None   # the text the lines come from
+    offsets: np.ndarray | None = None  # character offset of each line's start in ``text``
+    words: np.ndarray | None = None    # words per line (\w runs), for the rules of clean.py
+    digits: np.ndarray | None = None   # digits per line
+
+    def source_text(self) -> str:
+        """The page's text; rebuilt from the lines and their positions when it was not kept."""
+        if self.text is not None:
+            return self.text
+        raw = [""] * (int(self.index[-1]) + 1 if len(self.index) else 0)
+        for i, line in zip(self.index.tolist(), self.lines):
+            raw[i] = line
+        return "\n".join(raw)
 
 
 def split_page(text: str) -> Page:
+    """The non-blank lines of ``text`` (the reference for what ``LineFeaturizer.featurize`` splits)."""
     raw = text.split("\n")
-    nonblank = np.fromiter(map(bool, map(str.strip, raw)), dtype=bool, count=len(raw))
-    index = np.flatnonzero(nonblank)
-    lines = list(map(str.rstrip, compress(raw, nonblank)))
-    return Page(lines=lines, index=index)
+    nonblank = [bool(s.strip()) for s in raw]
+    index = np.flatnonzero(np.array(nonblank, dtype=bool)) if raw else np.zeros(0, dtype=np.int64)
+    starts = np.cumsum([0] + [len(s) + 1 for s in raw[:-1]])
+    return Page(lines=[s.rstrip() for s in compress(raw, nonblank)], index=index, text=text,
+                offsets=starts[index] if len(index) else np.zeros(0, dtype=np.int64))
 
 
-def window_means(values: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:
-    """For each window (a, b) and column, the mean of ``values[i+a .. i+b]`` clipped to the page (0 where
-    the window is empty), by one cumulative sum: lines x (windows * columns), window-major."""
-    n = len(values)
-    cs = np.zeros((n + 1, values.shape[1]), dtype=np.float64)
-    np.cumsum(values, axis=0, out=cs[1:])
-    idx = np.arange(n)
-    out = []
-    for a, b in windows:
-        # np.minimum/maximum: np.clip costs several times more per call on small arrays
-        lo = np.minimum(np.maximum(idx + a, 0), n)
-        hi = np.minimum(np.maximum(idx + b + 1, 0), n)
-        cnt = np.maximum(hi - lo, 1)[:, None]
-        out.append((cs[hi] - cs[lo]) / cnt)
-    return np.hstack(out)
+@dataclass
+class Batch:
+    """Documents featurized together: ``x[bounds[k]:bounds[k + 1]]`` are the lines of ``pages[k]``."""
+
+    pages: list[Page]
+    x: np.ndarray             # float32, lines x stage-1 features
+    bounds: np.ndarray        # int64, len(pages) + 1
+
+
+class _VocabTable:
+    """Flags of the vocabulary words, found by hash in two direct-mapped tables of 2**13 slots (a word sits
+    in the slot of its top or of its bottom 13 bits, cuckoo-style): a few vectorised look-ups per word in
+    tables small enough for the L1/L2 cache, where a binary search (np.searchsorted) costs several times
+    more."""
+
+    BITS = 13
+
+    def __init__(self, flags_by_hash: dict[int, int], n_words: int) -> None:
+        if len(flags_by_hash) != n_words:
+            raise ValueError("vocabulary hash collision")  # fails loudly if a vocabulary change ever meets one
+        size = 1 << self.BITS
+        self.keys = np.zeros((2, size), dtype=np.uint32)
+        self.flags = np.zeros((2, size), dtype=np.uint8)  # flags 0: empty slot (every word has a flag)
+        for item in flags_by_hash.items():
+            for _ in range(64):  # cuckoo insertion: take the slot, move its word to its other table
+                for t in (0, 1):
+                    slot = self._slots(item[0])[t]
+                    old = (int(self.keys[t, slot]), int(self.flags[t, slot]))
+                    self.keys[t, slot], self.flags[t, slot] = item
+                    if old[1] == 0:
+                        break
+                    item = old
+                else:
+                    continue
+                break
+            else:
+                raise ValueError("vocabulary does not fit the hash tables")
+
+    MIX = (np.uint32(0x9E3779B1), np.uint32(0x85EBCA77))  # multiplicative hashing: top bits of h * M
+
+    @classmethod
+    def _slots(cls, h: int) -> tuple[int, int]:
+        return tuple((h * int(m) % 2**32) >> (32 - cls.BITS) for m in cls.MIX)  # type: ignore[return-value]
+
+    def lookup(self, hashes: np.ndarray) -> np.ndarray:
+        shift = np.uint32(32 - self.BITS)
+        a = (hashes * self.MIX[0]) >> shift
+        b = (hashes * self.MIX[1]) >> shift
+        return (np.where(self.keys[0, a] == hashes, self.flags[0, a], 0)
+                | np.where(self.keys[1, b] == hashes, self.flags[1, b], 0))
+
+
+def _window_means(columns: list[np.ndarray], bounds: np.ndarray, windows: list[tuple[int, int]],
+                  out: np.ndarray) -> None:
+    """Window means of per-line ``columns`` into the rows of ``out`` (window-major, column-minor): for
+    window (a, b), the mean over lines i+a .. i+b of line i's own page (0 where that is empty).
+
+    Each window is two slices of one cumulative sum over the whole batch; only the lines within reach of
+    a page's edge, whose windows would cross into the next page, are redone clipped to their page."""
+    vals = np.asarray(columns, dtype=np.float64)
+    c, n = vals.shape
+    reach = max(max(-a, b) for a, b in windows)
+    # cs[:, reach + j] = sum of the first j lines (0 before the batch, the total after it)
+    cs = np.zeros((c, n + 2 * reach + 1))
+    np.cumsum(vals, axis=1, out=cs[:, reach + 1:reach + 1 + n])
+    cs[:, reach + 1 + n:] = cs[:, reach + n:reach + n + 1]
+    for k, (a, b) in enumerate(windows):
+        sums = cs[:, reach + b + 1:reach + b + 1 + n] - cs[:, reach + a:reach + a + n]
+        np.multiply(sums, 1.0 / (b - a + 1), out=out[k * c:(k + 1) * c])
+    sizes = np.diff(bounds)
+    lo_row = np.repeat(bounds[:-1], sizes)
+    hi_row = np.repeat(bounds[1:], sizes)
+    row = np.arange(n)
+    edge = np.flatnonzero((row - lo_row < reach) | (hi_row - 1 - row < reach))
+    lo_e, hi_e = lo_row[edge], hi_row[edge]
+    for k, (a, b) in enumerate(windows):
+        lo = np.minimum(np.maximum(edge + a, lo_e), hi_e)
+        hi = np.minimum(np.maximum(edge + b + 1, lo_e), hi_e)
+        out[k * c:(k + 1) * c, edge] = (cs[:, reach + hi] - cs[:, reach + lo]) / np.maximum(hi - lo, 1)
 
 
 class LineFeaturizer:
-    """Turns a page into a feature matrix (lines x features). Holds the stopword sets."""
+    """Turns a batch of page texts into one feature matrix. Holds the vocabulary and the tables."""
 
     def __init__(self, stopwords: list[str], cjk_common: str) -> None:
         self.stopwords = frozenset(stopwords)
-        # token -> category bits, one dict look-up per token
-        self.vocab: dict[str, int] = {}
+        vocab: dict[str, int] = {}
         for words, bit in ((self.stopwords, STOP), (LEXICON, LEX), (DATE_WORDS, DATEW), (LINK_WORDS, LINK),
                            (BY_WORDS, BYWORD)):
             for w in words:
-                self.vocab[w] = self.vocab.get(w, 0) | bit
-        self.table = _class_table().copy()
-        # membership by table look-up (np.isin sorts, and costs more than the rest of a line's features)
-        self.is_terminal = np.zeros(0x10000, dtype=bool)
-        self.is_terminal[TERMINAL] = True
-        self.is_bullet = np.zeros(0x10000, dtype=bool)
-        self.is_bullet[BULLETS] = True
+                vocab[w] = vocab.get(w, 0) | bit
+        self.vocab = _VocabTable({word_hash(w): flags for w, flags in vocab.items()}, len(vocab))
+        cls, word, self.lower = _tables()
+        cls = cls.copy()  # the tables are shared: this featurizer's CJK function characters are its own
         for ch in cjk_common:
-            if ord(ch) < 0x10000:
-                self.table[ord(ch)] = CJK_COMMON
+            if ord(ch) < ASTRAL:
+                cls[ord(ch)] = CJK_COMMON
+        self.code = cls | (word * np.uint8(WORD))  # class and word-character flag in one byte
+        # membership by table look-up (np.isin sorts)
+        self.is_terminal = np.zeros(ASTRAL + 1, dtype=bool)
+        self.is_terminal[[ord(c) for c in TERMINAL]] = True
+        self.is_bullet = np.zeros(ASTRAL + 1, dtype=bool)
+        self.is_bullet[[ord(c) for c in BULLETS]] = True
+        self._pow = np.ones(1, dtype=np.uint32)
+        self._ipow = np.ones(1, dtype=np.uint32)
 
-    def own_features(self, lines: list[str], index: np.ndarray) -> dict[str, np.ndarray]:
-        n = len(lines)
-        joined = "\n".join(lines)
-        cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-        lengths = np.fromiter(map(len, lines), dtype=np.int64, count=n)
-        starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
-        ends = starts + lengths  # one past the last character
-        cls = self.table[np.minimum(cps, 0xFFFF)]
-        cls[cps > 0xFFFF] = OTHER
-        line_of = np.repeat(np.arange(n), lengths + 1)[: len(cps)]
-        counts = np.bincount(line_of * N_CLASSES + cls, minlength=n * N_CLASSES).reshape(n, N_CLASSES)
-        # Title-case: an upper-case letter at the start of a line or after a space.
-        prev = np.concatenate(([NEWLINE], cls[:-1]))
-        cap_start = (cls == UPPER) & ((prev == SPACE) | (prev == NEWLINE))
-        caps = np.bincount(line_of[cap_start], minlength=n)
+    def _powers(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """P**i and P**-i (mod 2**32) for i < n, grown by doubling and kept."""
+        if len(self._pow) < n:
+            size = max(n, 2 * len(self._pow), 1 << 16)
+            self._pow = np.ones(size, dtype=np.uint32)
+            np.cumprod(np.full(size - 1, _P, dtype=np.uint32), out=self._pow[1:])
+            self._ipow = np.ones(size, dtype=np.uint32)
+            np.cumprod(np.full(size - 1, _P_INV, dtype=np.uint32), out=self._ipow[1:])
+        return self._pow[:n], self._ipow[:n]
 
-        lower = joined.lower()
-        tokens = list(map(WORD_RE.findall, lower.split("\n")))
-        nwords = np.fromiter(map(len, tokens), dtype=np.int64, count=n)
-        flags = np.fromiter(map(self.vocab.get, chain.from_iterable(tokens), repeat(0)), dtype=np.int64,
-                            count=int(nwords.sum()))
-        bits = (flags[:, None] & BITS) > 0
-        cs = np.zeros((len(flags) + 1, len(BITS)), dtype=np.int64)
-        np.cumsum(bits, axis=0, out=cs[1:])
-        tok_end = np.cumsum(nwords)
-        tok_start = tok_end - nwords
-        per_line = cs[tok_end] - cs[tok_start]
-        stops, lex, dates, links = (per_line[:, j].astype(np.float64) for j in range(4))
-        # A byline starts with "by" (or its equivalent): the first token's flag.
-        first_flag = np.where(nwords > 0, flags[np.minimum(tok_start, max(len(flags) - 1, 0))] if len(flags)
-                              else 0, 0)
-        byline = (first_flag & BYWORD) > 0
-        commas = np.bincount(line_of[(cps == 44) | (cps == 59) | (cps == 0x3001) | (cps == 0xFF0C)],
-                             minlength=n)
+    def featurize(self, texts: list[str]) -> Batch:
+        """Pages (non-blank lines, positions) and the stage-1 feature matrix of every text, in one pass."""
+        n_docs = len(texts)
+        joined = "\n".join(texts)
+        # surrogatepass: a lone surrogate (possible in a Python str from JSON) is a character like another
+        cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        n_chars = len(cps)
+        doc_char_start = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=n_docs) + 1, out=doc_char_start[1:])
+        at = np.minimum(cps, ASTRAL)
+        code = self.code[at]
+        cls = code & np.uint8(WORD - 1)
 
-        last = cps[np.maximum(ends - 1, 0)]
-        # First non-space character: lines keep their indent, so skip it.
-        indent = np.fromiter(map(len, lines), dtype=np.int64, count=n) - np.fromiter(
-            map(len, map(str.lstrip, lines)), dtype=np.int64, count=n)
-        first_idx = np.minimum(starts + indent, np.maximum(ends - 1, 0))
-        first = cps[first_idx]
+        # Raw lines (blank ones included), then the non-blank ones: their first and last content character.
+        nl_pos = np.flatnonzero(cls == NEWLINE)
+        raw_start = np.concatenate(([0], nl_pos + 1))
+        raw_end = np.concatenate((nl_pos, [n_chars]))          # exclusive: the newline or the end
+        n_raw = len(raw_start)
+        doc_raw_start = np.searchsorted(nl_pos, doc_char_start[:-1])  # first raw line of each document
+        content = np.flatnonzero(cls > NEWLINE)
+        k_start = np.searchsorted(content, raw_start)
+        k_end = np.searchsorted(content, raw_end)
+        raw_ids = np.flatnonzero(k_end > k_start)
+        bounds = np.searchsorted(raw_ids, np.concatenate((doc_raw_start, [n_raw])))
+        pages = self._pages(texts, raw_ids, raw_start, doc_raw_start, doc_char_start, bounds)
+        n = len(raw_ids)
+        if n == 0:
+            return Batch(pages, np.zeros((0, len(feature_names(1))), dtype=np.float32), bounds)
+        first_ns = content[k_start[raw_ids]]
+        last_ns = content[k_end[raw_ids] - 1]
+        line_start = raw_start[raw_ids]
+        lengths = last_ns + 1 - line_start                       # the line without trailing whitespace
+        indent = first_ns - line_start
 
-        rep = Counter(map(str.strip, lines))
-        repeats = np.fromiter(map(rep.__getitem__, map(str.strip, lines)), dtype=np.int64, count=n)
-        gaps = np.diff(index) - 1 if n > 1 else np.zeros(0, dtype=np.int64)
-        blank_before = np.concatenate(([1], np.minimum(gaps, 2)))
-        blank_after = np.concatenate((np.minimum(gaps, 2), [1]))
+        # Characters per class and line: one bincount over (raw line, class).
+        line_base = np.repeat(np.arange(0, n_raw * N_CLASSES, N_CLASSES), raw_end - raw_start + 1)[:n_chars]
+        counts = np.bincount(line_base + cls, minlength=n_raw * N_CLASSES).reshape(n_raw, N_CLASSES)[raw_ids]
+        spaces = counts[:, SPACE] - (raw_end[raw_ids] - 1 - last_ns)  # trailing whitespace left out
 
-        nonspace = np.maximum(lengths - counts[:, SPACE], 1).astype(np.float64)
+        # Words: runs of word characters, hashed from prefix sums of lower-cased code points.
+        is_word = np.zeros(n_chars + 2, dtype=bool)
+        np.greater_equal(code, WORD, out=is_word[1:-1])
+        edges = np.flatnonzero(is_word[1:] != is_word[:-1])
+        w_start, w_end = edges[0::2], edges[1::2]
+        pw, ipw = self._powers(n_chars + 1)
+        prefix = np.zeros(n_chars + 1, dtype=np.uint32)
+        np.cumsum(self.lower[at] * pw[:n_chars], out=prefix[1:])
+        flags = self.vocab.lookup((prefix[w_end] - prefix[w_start]) * ipw[w_start])
+        word_line = np.searchsorted(nl_pos, w_start)
+        nwords = np.bincount(word_line, minlength=n_raw)[raw_ids]
+        stops, lex, dates, links = (np.bincount(word_line, weights=(flags & bit) > 0, minlength=n_raw)[raw_ids]
+                                    for bit in (STOP, LEX, DATEW, LINK))
+        # Title-case: words that start with an upper-case letter after a space or a line break.
+        w_cls = cls[w_start]
+        prev_cls = cls[np.maximum(w_start - 1, 0)]
+        capital = (w_cls == UPPER) & ((prev_cls <= NEWLINE) | (w_start == 0))
+        caps = np.bincount(word_line[capital], minlength=n_raw)[raw_ids]
+        # A byline starts with "by" (or its equivalent): the flag of the line's first word.
+        first_word = np.concatenate(([0], np.flatnonzero(np.diff(word_line)) + 1)) if len(word_line) else \
+            np.zeros(0, dtype=np.int64)
+        first_flag = np.zeros(n_raw, dtype=np.int64)
+        first_flag[word_line[first_word]] = flags[first_word]
+        byline = (first_flag[raw_ids] & BYWORD) > 0
+
+        last = at[last_ns]
+        first = at[first_ns]
+        # Repetition of a line in its page (lower-cased, indent left out): hash, salted with the document.
+        doc_of_line = np.repeat(np.arange(n_docs), np.diff(bounds))
+        line_hash = (prefix[last_ns + 1] - prefix[first_ns]) * ipw[first_ns]
+        _, inverse, reps = np.unique(line_hash ^ (doc_of_line.astype(np.uint32) * _DOC_SALT),
+                                     return_inverse=True, return_counts=True)
+        repeats = reps[inverse.reshape(-1)]
+        # Blank lines around a line (0, 1, 2 or more); a page's first and last lines count 1.
+        gaps = np.minimum(np.diff(raw_ids) - 1, 2)
+        first_row, last_row = bounds[:-1][np.diff(bounds) > 0], bounds[1:][np.diff(bounds) > 0] - 1
+        blank_before = np.concatenate(([1], gaps))
+        blank_before[first_row] = 1
+        blank_after = np.concatenate((gaps, [1]))
+        blank_after[last_row] = 1
+
+        nonspace = np.maximum(lengths - spaces, 1).astype(np.float64)
         letters = counts[:, LOWER] + counts[:, UPPER]
         cjk = counts[:, CJK] + counts[:, CJK_COMMON]
         # Chinese and Japanese write no spaces: count about one word per two CJK characters, so that a
         # paragraph there is as "long" as one in a spaced script (pages without CJK are unaffected).
         words = nwords + cjk // 2
         safe_words = np.maximum(words, 1)
-        return {
+
+        # Filled feature by feature: rows of the transposed matrix are contiguous.
+        xt = np.empty((len(feature_names(1)), n), dtype=np.float32)
+        own = {
             "log_chars": np.log1p(lengths),
             "log_words": np.log1p(words),
             "mean_word_len": np.minimum((letters + counts[:, DIGIT]) / safe_words, 20.0),
             "upper_frac": counts[:, UPPER] / np.maximum(letters, 1),
             "digit_frac": counts[:, DIGIT] / nonspace,
-            "punct_frac": counts[:, PUNCT] / nonspace,
+            "punct_frac": (counts[:, PUNCT] + counts[:, COMMA]) / nonspace,
             "letter_frac": (letters + cjk) / nonspace,
             "cjk_frac": cjk / nonspace,
             "cjk_common_frac": counts[:, CJK_COMMON] / np.maximum(cjk, 1),
-            "space_frac": counts[:, SPACE] / np.maximum(lengths, 1),
+            "space_frac": spaces / np.maximum(lengths, 1),
             "titlecase_frac": caps / safe_words,
             "stop_frac": stops / safe_words,
             "log_stops": np.log1p(stops),
-            "ends_terminal": self.is_terminal[np.minimum(last, 0xFFFF)].astype(np.float64),
-            "ends_colon": ((last == 58) | (last == 0xFF1A)).astype(np.float64),
-            "starts_bullet": self.is_bullet[np.minimum(first, 0xFFFF)].astype(np.float64),
-            "commas_per_word": np.minimum(commas / safe_words, 1.0),
+            "ends_terminal": self.is_terminal[last],
+            "ends_colon": (last == 58) | (last == 0xFF1A),
+            "starts_bullet": self.is_bullet[first],
+            "commas_per_word": np.minimum(counts[:, COMMA] / safe_words, 1.0),
             "n_lexicon": np.minimum(lex, 5.0),
             "n_links": np.minimum(links, 5.0),
             "n_dates": np.minimum(dates, 5.0),
-            "byline_like": byline.astype(np.float64),
+            "byline_like": byline,
             "repeat_in_page": np.log(repeats),
             "indent": np.minimum(indent, 8) / 8.0,
-            "blank_before": blank_before.astype(np.float64),
-            "blank_after": blank_after.astype(np.float64),
-            "short_line": (words <= 3).astype(np.float64),
+            "blank_before": blank_before,
+            "blank_after": blank_after,
+            "short_line": words <= 3,
         }
+        for j, name in enumerate(FEATURES_OWN):
+            xt[j] = own[name]
 
-    def features(self, page: Page) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Stage-1 feature matrix (float32, lines x features) and the named own features."""
-        n = len(page.lines)
-        if n == 0:
-            return np.zeros((0, len(feature_names(1))), dtype=np.float32), {}
-        own = self.own_features(page.lines, page.index)
-        pos = np.arange(n, dtype=np.float64)
-        words = np.expm1(own["log_words"])
+        # Page-level features: position, length, and where the long (paragraph-like) lines are.
+        row = np.arange(n)
+        lo_row, hi_row = bounds[:-1][doc_of_line], bounds[1:][doc_of_line]
+        pos = row - lo_row
+        n_page = hi_row - lo_row
         long_ = words >= 15
-        long_idx = np.flatnonzero(long_)
-        if len(long_idx):
-            lo, hi = long_idx[0], long_idx[-1]
-            in_span = ((pos >= lo) & (pos <= hi)).astype(np.float64)
-            # Distance (in lines) to the nearest long line.
-            k = np.searchsorted(long_idx, pos)
-            left = long_idx[np.maximum(k - 1, 0)]
-            right = long_idx[np.minimum(k, len(long_idx) - 1)]
-            dist = np.minimum(np.abs(pos - left), np.abs(pos - right))
-        else:
-            in_span = np.zeros(n)
-            dist = np.full(n, 50.0)
-        cols = [own[f] for f in FEATURES_OWN]
-        cols += [pos / max(n - 1, 1), np.log1p(pos), np.log1p(n - 1 - pos), np.full(n, np.log1p(n)),
-                 np.full(n, long_.mean()), in_span, np.log1p(dist),
-                 (words == words.max()).astype(np.float64)]
-        base = np.column_stack(cols)
-        ctx = window_means(np.column_stack([own[f] for f in CONTEXT_OF]), WINDOWS)
-        return np.hstack((base, ctx)).astype(np.float32), own
+        n_long = np.bincount(doc_of_line, weights=long_, minlength=n_docs)
+        # nearest long line at or before / at or after each row, within its page
+        before = np.maximum.accumulate(np.where(long_, row, -1))
+        after = np.minimum.accumulate(np.where(long_, row, n)[::-1])[::-1]
+        has_before, has_after = before >= lo_row, after < hi_row
+        dist = np.minimum(np.where(has_before, row - before, n), np.where(has_after, after - row, n))
+        has_long = n_long[doc_of_line] > 0
+        in_span = has_long & (row >= after[lo_row]) & (row <= before[hi_row - 1])
+        page_max = np.zeros(n_docs, dtype=words.dtype)
+        nonempty = np.flatnonzero(np.diff(bounds) > 0)
+        page_max[nonempty] = np.maximum.reduceat(words, bounds[nonempty])
+        k = len(FEATURES_OWN)
+        xt[k] = pos / np.maximum(n_page - 1, 1)
+        xt[k + 1] = np.log1p(pos)
+        xt[k + 2] = np.log1p(n_page - 1 - pos)
+        xt[k + 3] = np.log1p(n_page)
+        xt[k + 4] = n_long[doc_of_line] / n_page
+        xt[k + 5] = in_span
+        xt[k + 6] = np.where(has_long, np.log1p(dist), np.log1p(50.0))
+        xt[k + 7] = words == page_max[doc_of_line]
+        k += len(FEATURES_DOC)
+        _window_means([own[f] for f in CONTEXT_OF], bounds, WINDOWS, xt[k:])
+        for page, a, b in zip(pages, bounds[:-1], bounds[1:]):
+            page.words, page.digits = nwords[a:b], counts[a:b, DIGIT]
+        return Batch(pages, xt.T, bounds)
+
+    @staticmethod
+    def _pages(texts: list[str], raw_ids: np.ndarray, raw_start: np.ndarray, doc_raw_start: np.ndarray,
+               doc_char_start: np.ndarray, bounds: np.ndarray) -> list[Page]:
+        """One Page per text: its non-blank lines as strings (trailing whitespace removed) and positions."""
+        pages = []
+        for k, text in enumerate(texts):
+            ids = raw_ids[bounds[k]:bounds[k + 1]]
+            index = ids - doc_raw_start[k]
+            offsets = raw_start[ids] - doc_char_start[k]
+            if len(ids) == 0:
+                lines: list[str] = []
+            else:
+                raw = text.split("\n")
+                picked = itemgetter(*index.tolist())(raw)
+                lines = list(map(str.rstrip, picked)) if len(ids) > 1 else [picked.rstrip()]
+            pages.append(Page(lines=lines, index=index, text=text, offsets=offsets))
+        return pages
+
+    def features(self, page: Page) -> np.ndarray:
+        """Stage-1 feature matrix (float32, lines x features) of one page."""
+        return self.featurize([page.source_text()]).x
 
 
-def stage2_columns(p: np.ndarray) -> np.ndarray:
-    """Context of stage-1 probabilities (lines x 4 classes): window means and running maxima of body."""
-    if not len(p):
-        return np.zeros((0, len(STAGE2_WINDOWS) * 3 + 2), dtype=np.float32)
+def stage2_columns(p: np.ndarray, bounds: np.ndarray | None = None) -> np.ndarray:
+    """Context of stage-1 probabilities (lines x 4 classes): window means and running maxima of body,
+    within each page (``bounds`` as in ``Batch``; one page if omitted)."""
+    n = len(p)
+    out = np.zeros((len(STAGE2_WINDOWS) * 3 + 2, n), dtype=np.float32)
+    if not n:
+        return out.T
+    bounds = np.array([0, n]) if bounds is None else bounds
+    _window_means(list(p[:, 1:4].T), bounds, STAGE2_WINDOWS, out[:-2])
     body = p[:, 1]
-    before = np.concatenate(([0.0], np.maximum.accumulate(body)[:-1]))
-    after = np.concatenate((np.maximum.accumulate(body[::-1])[::-1][1:], [0.0]))
-    ctx = window_means(p[:, 1:4], STAGE2_WINDOWS)
-    return np.hstack((ctx, before[:, None], after[:, None])).astype(np.float32)
+    for a, b in zip(bounds[:-1], bounds[1:]):  # per page: running maxima (stage 2 only)
+        if b > a:
+            out[-2, a + 1:b] = np.maximum.accumulate(body[a:b - 1])
+            out[-1, a:b - 1] = np.maximum.accumulate(body[a + 1:b][::-1])[::-1]
+    return out.T
+
+
+@lru_cache(maxsize=1)
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 class MLP:
     """A standardised-input perceptron: ``layers`` of (W, b), ReLU between, softmax at the end."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
-        self.mean = np.asarray(spec["mean"], dtype=np.float32)
-        self.scale = np.asarray(spec["scale"], dtype=np.float32)
-        self.clip = float(spec.get("clip", 5.0))
-        self.layers = [(np.asarray(w, dtype=np.float32), np.asarray(b, dtype=np.float32))
-                       for w, b in spec["layers"]]
+        mean = np.asarray(spec["mean"], dtype=np.float64)
+        scale = np.asarray(spec["scale"], dtype=np.float64)
+        clip = float(spec.get("clip", 5.0))
+        # Inputs are clipped to +-clip standard deviations: a feature almost constant in training (CJK
+        # fractions: WCXB is nearly all spaced scripts) would otherwise reach 100 standard deviations on a
+        # Chinese page and decide alone. Clipping the raw value to [mean - clip*scale, mean + clip*scale]
+        # is the same thing, and lets the standardisation fold into the first layer.
+        self.lo = (mean - clip * scale).astype(np.float32)
+        self.hi = (mean + clip * scale).astype(np.float32)
+        layers = [(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)) for w, b in spec["layers"]]
+        w0, b0 = layers[0]
+        layers[0] = (w0 / scale[:, None], b0 - (mean / scale) @ w0)
+        self.layers = [(w.astype(np.float32), b.astype(np.float32)) for w, b in layers]
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        # Clipped: a feature almost constant in training (CJK fractions: WCXB is nearly all spaced
-        # scripts) would otherwise reach 100 standard deviations on a Chinese page and decide alone.
-        h = np.clip((x - self.mean) / self.scale, -self.clip, self.clip)
-        for i, (w, b) in enumerate(self.layers):
-            # einsum, not @: small products through a multi-threaded BLAS cost more in thread wake-ups
-            # than in arithmetic, and the engine already runs one worker per core.
-            h = np.einsum("ij,jk->ik", h, w) + b
-            if i < len(self.layers) - 1:
-                np.maximum(h, 0, out=h)
+        h = np.minimum(np.maximum(x, self.lo), self.hi)
+        # BLAS on one thread: the engine already runs one worker per core, and OpenBLAS's extra threads
+        # spin while they wait, which doubled the CPU time of the whole step here (8 us per call to set).
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            for i, (w, b) in enumerate(self.layers):
+                h = h @ w  # a batch of pages makes this one product big enough for BLAS to pay
+                h += b
+                if i < len(self.layers) - 1:
+                    np.maximum(h, 0, out=h)
         h -= h.max(axis=1, keepdims=True)
         np.exp(h, out=h)
         h /= h.sum(axis=1, keepdims=True)
@@ -308,14 +514,12 @@ class MLP:
 
 
 class LineModel:
-    """The shipped two-stage model. ``predict(page)`` gives class probabilities per line."""
+    """The shipped model. ``predict_batch(texts)`` gives the pages and class probabilities per line."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
         self.featurizer = LineFeaturizer(spec["stopwords"], spec["cjk_common"])
         self.stage1 = MLP(spec["stage1"])
-        # Stage 2 is optional: trained on in-sample stage-1 scores it did not beat stage 1 on WCXB (0.768
-        # vs 0.771 word-F1 on a held-out fold), so the shipped model has stage 1 only.
         self.stage2 = MLP(spec["stage2"]) if spec.get("stage2") else None
         self.body_threshold = float(spec.get("body_threshold", 0.5))
 
@@ -327,12 +531,16 @@ class LineModel:
             data = Path(path).read_bytes()
         return cls(orjson.loads(data))
 
-    def predict(self, page: Page) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        x1, own = self.featurizer.features(page)
-        if len(x1) == 0:
-            return np.zeros((0, 4), dtype=np.float32), own
-        p1 = self.stage1.predict_proba(x1)
+    def predict_batch(self, texts: list[str]) -> tuple[Batch, np.ndarray]:
+        batch = self.featurizer.featurize(texts)
+        if len(batch.x) == 0:
+            return batch, np.zeros((0, 4), dtype=np.float32)
+        p1 = self.stage1.predict_proba(batch.x)
         if self.stage2 is None:
-            return p1, own
-        x2 = np.hstack((x1, stage2_columns(p1)))
-        return self.stage2.predict_proba(x2), own
+            return batch, p1
+        x2 = np.hstack((batch.x, stage2_columns(p1, batch.bounds)))
+        return batch, self.stage2.predict_proba(x2)
+
+    def predict(self, page: Page) -> np.ndarray:
+        """Class probabilities of one page's lines."""
+        return self.predict_batch([page.source_text()])[1]
