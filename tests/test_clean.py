@@ -18,7 +18,7 @@ from thresher.extract.clean import (
     parse_author,
     parse_date,
 )
-from thresher.extract.lines import LineFeaturizer, feature_names, split_page
+from thresher.extract.lines import UNCASED_FILL, LineFeaturizer, feature_names, split_page
 from thresher.extract.train_clean import BOILER, BYLINE, TITLE, align_labels
 
 SEEDS = Path(__file__).parent / "fixtures" / "seeds"
@@ -171,8 +171,12 @@ def test_features_shape_and_values() -> None:
     assert np.isfinite(x).all()
     assert _column(x, "ends_terminal").tolist() == [0, 1, 1, 1, 0]
     assert _column(x, "stop_frac")[1] == pytest.approx(5 / 9)  # the, of, the, and, of of 9 words
-    assert _column(x, "stop_frac")[2] > 0 and _column(x, "cjk_frac")[3] > 0.8
-    assert _column(x, "cjk_common_frac")[3] > 0
+    assert _column(x, "stop_frac")[2] > 0
+    # Chinese: letters, one word per two characters, its function characters (的) count as stopwords
+    assert _column(x, "letter_frac")[3] > 0.8 and _column(x, "stop_frac")[3] > 0
+    assert np.expm1(_column(x, "log_words")[3]) == pytest.approx(4)  # 7 characters and a full stop
+    # case means nothing in Chinese: the line gets the average cased line's values, not "all lower case"
+    assert _column(x, "titlecase_frac")[3] == pytest.approx(UNCASED_FILL["titlecase_frac"])
     assert _column(x, "repeat_in_page")[0] == pytest.approx(np.log(2))
     assert _column(x, "n_lexicon")[0] >= 1  # "home"
 

@@ -52,6 +52,7 @@ BOILER, BODY, TITLE, BYLINE, COMMENT = range(5)
 SCORE_RE = re.compile(r"[ \t]*(?:[•·▲▼][ \t]*([+-]?\d{1,5})|([+-]\d{1,5})|([+-]?\d{1,5})[ \t]*(?:points?|votes?))"
                       r"[ \t]*$")
 HAS_DIGIT = re.compile(r"\d").search
+HAS_YEAR = re.compile(r"(?:19|20)\d\d").search
 # A copyright notice: a line starting with "(c) 2020" or "Copyright", or with one of the marks in its
 # first 40 characters. Found by str.find on the lower-cased page, then checked on the lines it is in.
 COPYRIGHT_MARKS = ("©", "版权所有", "著作権", "all rights reserved")
@@ -113,6 +114,8 @@ def _copyright_lines(low: str, offsets: np.ndarray) -> list[int]:
 
 def parse_date(text: str) -> str | None:
     """The first date in ``text`` as ``YYYY-MM-DD``; day/month order is taken only when unambiguous."""
+    if not HAS_YEAR(text):  # every format read below has a four-digit year: one cheap test first
+        return None
     best: tuple[int, str] | None = None
     for regex, order in DATE_PARSERS:
         m = regex.search(text)
@@ -304,7 +307,9 @@ class Cleaner:
                 out.author = author
                 labels[i] = BYLINE
         # An "Author information" block: the header, and the name under it (with its repeats).
-        for i in _lines_with(low, "aut", offsets):  # author, autor, auteur
+        header_lines = sorted(set(_lines_with(low, "author", offsets) + _lines_with(low, "autor", offsets)
+                                  + _lines_with(low, "auteur", offsets)))
+        for i in header_lines:
             if AUTHOR_HEADER_RE.fullmatch(lines[i].strip()):
                 labels[i] = BYLINE
                 j = i + 1

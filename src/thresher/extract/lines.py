@@ -36,22 +36,29 @@ import orjson
 
 # Character classes (index into a per-code-point table).
 # SPACE and NEWLINE come first: a character is content (not white space) when its class is > NEWLINE.
-SPACE, NEWLINE, LOWER, UPPER, DIGIT, PUNCT, COMMA, CJK, CJK_COMMON, OTHER = range(10)
-N_CLASSES = 10
+# LOWER and UPPER are cased letters; UNCASED letters (Arabic, Hebrew, Thai, Devanagari...) have no case.
+SPACE, NEWLINE, LOWER, UPPER, UNCASED, DIGIT, PUNCT, COMMA, CJK, CJK_COMMON, OTHER = range(11)
+N_CLASSES = 11
 WORD = 16  # flag added to the class of a word character (re's \w) in the code table
 # Tables are indexed by min(code point, ASTRAL): every code point above the BMP shares the last entry.
 ASTRAL = 0x10000
 
 # Token categories, looked up per token (bit flags): boilerplate vocabulary, date parts, link parts. The
-# vocabulary is English plus a few common European words: one hint among many features, so a page in
-# another language loses only this hint.
+# vocabulary is English plus common site-interface words of a few other languages (German, French,
+# Spanish, Italian, Russian, Chinese, Japanese, Korean): one hint among many features, so a page in
+# another language loses only this hint. Chinese and Japanese words count when the page sets them apart
+# ("首页 | 登录"), as menus do: a run of CJK characters is one token.
 LEXICON = set("""login signin signup register subscribe newsletter cookie cookies privacy terms copyright
 reserved share tweet facebook twitter instagram linkedin pinterest whatsapp youtube email print menu home
 search skip navigation next previous prev top more view related popular trending advertisement sponsored
 contact faq sitemap careers follow comment comments reply posted tags tag category categories archive
 archives password cart checkout shop loading click download rss feed
 impressum datenschutz kontakt anmelden suche startseite connexion inscription accueil recherche inicio
-buscar contacto iniciar accedi cerca""".split())
+buscar contacto iniciar accedi cerca
+главная войти регистрация поиск контакты подписаться комментарии далее назад
+首页 登录 注册 搜索 更多 返回 分享 评论 订阅 关于我们 联系我们 隐私政策 网站地图 上一页 下一页 版权所有 免责声明
+ホーム ログイン 会員登録 検索 お問い合わせ 利用規約 一覧 次へ 前へ 戻る シェア コメント
+홈 로그인 회원가입 검색 더보기 이전 다음 공유 댓글 문의""".split())
 DATE_WORDS = set("""jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june
 july august september october november december monday tuesday wednesday thursday friday saturday sunday
 am pm ago yesterday today""".split()) | {str(y) for y in range(1990, 2036)}
@@ -83,7 +90,7 @@ def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ch = chr(cp)
         cat = unicodedata.category(ch)
         if cat[0] == "L":
-            cls[cp] = UPPER if cat == "Lu" or cat == "Lt" else LOWER
+            cls[cp] = UPPER if cat in ("Lu", "Lt") else LOWER if cat == "Ll" else UNCASED
         elif cat == "Nd":
             cls[cp] = DIGIT
         elif cat[0] in "PS":
@@ -110,9 +117,12 @@ def word_hash(word: str) -> int:
     return h
 
 
+# Mean of these features over the WCXB lines that have cased letters (train_clean.py prints them).
+UNCASED_FILL = {"upper_frac": 0.153, "titlecase_frac": 0.601}
+
 FEATURES_OWN = [
     "log_chars", "log_words", "mean_word_len", "upper_frac", "digit_frac", "punct_frac", "letter_frac",
-    "cjk_frac", "cjk_common_frac", "space_frac", "titlecase_frac", "stop_frac", "log_stops",
+    "space_frac", "titlecase_frac", "stop_frac", "log_stops",
     "ends_terminal", "ends_colon", "starts_bullet", "commas_per_word", "n_lexicon", "n_links", "n_dates",
     "byline_like", "repeat_in_page", "indent", "blank_before", "blank_after", "short_line",
 ]
@@ -121,14 +131,15 @@ FEATURES_DOC = ["rel_pos", "log_pos", "log_pos_end", "log_n_lines", "doc_long_fr
 CONTEXT_OF = ["log_words", "stop_frac", "ends_terminal", "n_lexicon", "titlecase_frac", "punct_frac"]
 WINDOWS = [(-1, -1), (1, 1), (-3, -1), (1, 3), (-8, 8)]
 STAGE2_WINDOWS = [(-1, -1), (1, 1), (-2, -1), (1, 2), (-5, -1), (1, 5), (-12, -1), (1, 12)]
+STAGE2_PAGE = ["page_p1_mean", "page_p1_max", "p1_minus_page_mean", "page_frac_p1_half"]
 
 
 def feature_names(stage: int = 1) -> list[str]:
     names = FEATURES_OWN + FEATURES_DOC
     names += [f"{f}@{a}:{b}" for a, b in WINDOWS for f in CONTEXT_OF]
     if stage == 2:
-        names += [f"p{c}@{a}:{b}" for a, b in STAGE2_WINDOWS for c in (1, 2, 3)] + ["p1_cummax_before",
-                                                                                  "p1_cummax_after"]
+        names += [f"p{c}@{a}:{b}" for a, b in STAGE2_WINDOWS for c in (1, 2, 3)]
+        names += ["p1_cummax_before", "p1_cummax_after"] + STAGE2_PAGE
     return names
 
 
@@ -360,27 +371,35 @@ class LineFeaturizer:
         blank_after[last_row] = 1
 
         nonspace = np.maximum(lengths - spaces, 1).astype(np.float64)
-        letters = counts[:, LOWER] + counts[:, UPPER]
+        cased = counts[:, LOWER] + counts[:, UPPER]
+        letters = cased + counts[:, UNCASED]
         cjk = counts[:, CJK] + counts[:, CJK_COMMON]
-        # Chinese and Japanese write no spaces: count about one word per two CJK characters, so that a
-        # paragraph there is as "long" as one in a spaced script (pages without CJK are unaffected).
-        words = nwords + cjk // 2
+        # Chinese and Japanese write no spaces: a run of CJK characters counts one word per two characters
+        # (not one word per run), and one character as long as three Latin ones, so that a paragraph there
+        # is as "long" as one in a spaced script (pages without CJK are unaffected).
+        cjk_runs = np.bincount(word_line[(w_cls == CJK) | (w_cls == CJK_COMMON)], minlength=n_raw)[raw_ids]
+        words = nwords - cjk_runs + (cjk + 1) // 2
+        eff_len = lengths + 2 * cjk
         safe_words = np.maximum(words, 1)
+        # ... and count their most frequent characters (的, 是, の, に, ...) as stopwords, so that a Chinese
+        # paragraph has a stopword density like an English one: WCXB, the training set, is nearly all in
+        # spaced scripts, so a feature the model learns there must mean the same thing on a CJK page.
+        stops = stops + counts[:, CJK_COMMON]
 
         # Filled feature by feature: rows of the transposed matrix are contiguous.
         xt = np.empty((len(feature_names(1)), n), dtype=np.float32)
         own = {
-            "log_chars": np.log1p(lengths),
+            "log_chars": np.log1p(eff_len),
             "log_words": np.log1p(words),
-            "mean_word_len": np.minimum((letters + counts[:, DIGIT]) / safe_words, 20.0),
-            "upper_frac": counts[:, UPPER] / np.maximum(letters, 1),
+            "mean_word_len": np.minimum((letters + counts[:, DIGIT] + 3 * cjk) / safe_words, 20.0),
+            # Case says nothing in a script without it: such lines get the value an average cased line
+            # has (UNCASED_FILL), not 0, which would read as "all lower case", i.e. prose.
+            "upper_frac": np.where(cased > 0, counts[:, UPPER] / np.maximum(cased, 1), UNCASED_FILL["upper_frac"]),
             "digit_frac": counts[:, DIGIT] / nonspace,
             "punct_frac": (counts[:, PUNCT] + counts[:, COMMA]) / nonspace,
             "letter_frac": (letters + cjk) / nonspace,
-            "cjk_frac": cjk / nonspace,
-            "cjk_common_frac": counts[:, CJK_COMMON] / np.maximum(cjk, 1),
-            "space_frac": spaces / np.maximum(lengths, 1),
-            "titlecase_frac": caps / safe_words,
+            "space_frac": spaces / np.maximum(eff_len, 1),
+            "titlecase_frac": np.where(cased > 0, caps / safe_words, UNCASED_FILL["titlecase_frac"]),
             "stop_frac": stops / safe_words,
             "log_stops": np.log1p(stops),
             "ends_terminal": self.is_terminal[last],
@@ -456,19 +475,43 @@ class LineFeaturizer:
 
 
 def stage2_columns(p: np.ndarray, bounds: np.ndarray | None = None) -> np.ndarray:
-    """Context of stage-1 probabilities (lines x 4 classes): window means and running maxima of body,
-    within each page (``bounds`` as in ``Batch``; one page if omitted)."""
+    """What stage 2 adds to stage 1's features (lines x columns), within each page (``bounds`` as in
+    ``Batch``; one page if omitted): window means of the stage-1 probabilities of body, title and byline;
+    the running maximum of P(body) before and after the line; and how the page as a whole scored (mean and
+    maximum P(body), the share of lines above 0.5, the line's P(body) against the page mean), which tells
+    "a listing whose every line is short" from "a footer under an article"."""
     n = len(p)
-    out = np.zeros((len(STAGE2_WINDOWS) * 3 + 2, n), dtype=np.float32)
+    n_cols = len(STAGE2_WINDOWS) * 3 + 2 + len(STAGE2_PAGE)
+    out = np.zeros((n_cols, n), dtype=np.float32)
     if not n:
         return out.T
     bounds = np.array([0, n]) if bounds is None else bounds
-    _window_means(list(p[:, 1:4].T), bounds, STAGE2_WINDOWS, out[:-2])
-    body = p[:, 1]
-    for a, b in zip(bounds[:-1], bounds[1:]):  # per page: running maxima (stage 2 only)
-        if b > a:
-            out[-2, a + 1:b] = np.maximum.accumulate(body[a:b - 1])
-            out[-1, a:b - 1] = np.maximum.accumulate(body[a + 1:b][::-1])[::-1]
+    sizes = np.diff(bounds)
+    k = len(STAGE2_WINDOWS) * 3
+    _window_means(list(p[:, 1:4].T), bounds, STAGE2_WINDOWS, out[:k])
+    body = p[:, 1].astype(np.float64)
+    page = np.repeat(np.arange(len(sizes)), sizes)
+    # running maxima within pages: P(body) is in [0, 1], so lifting page j by 2j keeps pages apart
+    lifted = body + 2.0 * page
+    before = np.maximum.accumulate(lifted) - 2.0 * page
+    after = np.maximum.accumulate(lifted[::-1] - 4.0 * page[::-1])[::-1] + 2.0 * page  # lower later pages
+    first = np.zeros(n, dtype=bool)
+    first[bounds[:-1][sizes > 0]] = True
+    last = np.zeros(n, dtype=bool)
+    last[bounds[1:][sizes > 0] - 1] = True
+    out[k, 1:] = before[:-1]
+    out[k, first] = 0.0
+    out[k + 1, :-1] = after[1:]
+    out[k + 1, last] = 0.0
+    mean = np.bincount(page, weights=body, minlength=len(sizes)) / np.maximum(sizes, 1)
+    peak = np.zeros(len(sizes))
+    nonempty = np.flatnonzero(sizes > 0)
+    peak[nonempty] = np.maximum.reduceat(body, bounds[nonempty])
+    share = np.bincount(page, weights=body >= 0.5, minlength=len(sizes)) / np.maximum(sizes, 1)
+    out[k + 2] = mean[page]
+    out[k + 3] = peak[page]
+    out[k + 4] = body - mean[page]
+    out[k + 5] = share[page]
     return out.T
 
 

@@ -144,10 +144,13 @@ def derive_stopwords(data_dir: Path, per_language: int = 40) -> tuple[list[str],
 
 
 # --------------------------------------------------------------------------- training
-def page_features(featurizer: LineFeaturizer, pages: list[dict[str, Any]]) -> list[np.ndarray]:
-    from thresher.extract.lines import Page
-
-    return [featurizer.features(Page(p["lines"], p["index"]))[0] for p in pages]
+def page_features(featurizer: LineFeaturizer, pages: list[dict[str, Any]], batch: int = 32) -> list[np.ndarray]:
+    """Stage-1 features of every page (its lines are ``split_page(page["text"])``, as the step sees them)."""
+    feats: list[np.ndarray] = []
+    for i in range(0, len(pages), batch):
+        chunk = featurizer.featurize([p["text"] for p in pages[i:i + batch]])
+        feats += [chunk.x[a:b] for a, b in zip(chunk.bounds[:-1], chunk.bounds[1:])]
+    return feats
 
 
 def fit_mlp(x: np.ndarray, y: np.ndarray, w: np.ndarray, hidden: int, max_rows: int = 80_000
@@ -197,8 +200,10 @@ def _weights(y: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def train(pages: list[dict[str, Any]], featurizer: LineFeaturizer, hidden: int = 32,
-          inner_folds: int = 0, feats: list[np.ndarray] | None = None, stages: int = 1) -> dict[str, Any]:
-    """Both stages. Stage 2 learns from out-of-fold stage-1 scores (grouped by domain) to avoid leakage."""
+          inner_folds: int = 3, feats: list[np.ndarray] | None = None, stages: int = 2) -> dict[str, Any]:
+    """Stage 1, and stage 2 on out-of-fold stage-1 scores: inside the training pages, ``inner_folds``
+    folds grouped by domain, each scored by a stage 1 that did not see it (stage 2 trained on in-sample
+    scores learns to trust them too much: it did not beat stage 1 that way)."""
     from thresher.extract.lines import MLP
 
     feats = feats if feats is not None else page_features(featurizer, pages)
@@ -209,14 +214,9 @@ def train(pages: list[dict[str, Any]], featurizer: LineFeaturizer, hidden: int =
     stage1 = fit_mlp(x1, y, w, hidden)
     if stages == 1:
         return {"stage1": stage1}
-    # Stage-1 probabilities for the stage-2 training set: out-of-fold (grouped by domain) when
-    # inner_folds > 1, else in-sample (cheaper; the small MLP hardly overfits 400k lines).
-    folds = domain_folds(pages, max(inner_folds, 1))
-    oof: list[np.ndarray | None] = [None] * len(pages)
-    if inner_folds <= 1:
-        mlp1 = MLP(stage1)
-        oof = [mlp1.predict_proba(f) if len(f) else None for f in feats]
-    for k in range(inner_folds if inner_folds > 1 else 0):
+    folds = domain_folds(pages, inner_folds)
+    oof: list[np.ndarray] = [np.zeros((0, 4))] * len(pages)
+    for k in range(inner_folds):
         tr = [i for i in range(len(pages)) if folds[i] != k]
         spec = fit_mlp(np.vstack([feats[i] for i in tr]), np.concatenate([ys[i] for i in tr]),
                        np.concatenate([_weights(None, feats[i]) for i in tr]), hidden)
@@ -238,16 +238,18 @@ def domain_folds(pages: list[dict[str, Any]], k: int) -> np.ndarray:
 
 
 def build_model_from(pages: list[dict[str, Any]], feats: list[np.ndarray], stopwords: list[str], cjk: str,
-                     hidden: int = 32, body_threshold: float = 0.4, stages: int = 1) -> dict[str, Any]:
+                     hidden: int = 32, body_threshold: float = 0.4, stages: int = 2,
+                     inner_folds: int = 3) -> dict[str, Any]:
     """The model spec (plain JSON data) trained on ``pages`` whose stage-1 features are ``feats``."""
-    spec = train(pages, LineFeaturizer(stopwords, cjk), hidden=hidden, feats=feats, stages=stages)
+    spec = train(pages, LineFeaturizer(stopwords, cjk), hidden=hidden, feats=feats, stages=stages,
+                 inner_folds=inner_folds)
     return {"version": 1, "classes": ["boilerplate", "body", "title", "byline"],
             "features": feature_names(stages), "stopwords": stopwords, "cjk_common": cjk,
             "body_threshold": body_threshold, **spec}
 
 
 def build_model(data_dir: Path, pages: list[dict[str, Any]], hidden: int = 32,
-                body_threshold: float = 0.4, stages: int = 1) -> dict[str, Any]:
+                body_threshold: float = 0.4, stages: int = 2) -> dict[str, Any]:
     stopwords, cjk = derive_stopwords(data_dir)
     feats = page_features(LineFeaturizer(stopwords, cjk), pages)
     return build_model_from(pages, feats, stopwords, cjk, hidden, body_threshold, stages)
@@ -260,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/clean/wcxb_lines.pkl"))
     ap.add_argument("--hidden", type=int, default=32)
     ap.add_argument("--body-threshold", type=float, default=0.4, help="tuned on a held-out fold")
-    ap.add_argument("--stages", type=int, default=1, choices=(1, 2))
+    ap.add_argument("--stages", type=int, default=2, choices=(1, 2))
     args = ap.parse_args(argv)
     np.random.seed(SEED)
     pages = load_wcxb(args.data, args.cache)
