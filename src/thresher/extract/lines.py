@@ -540,19 +540,42 @@ class MLP:
         layers[0] = (w0 / scale[:, None], b0 - (mean / scale) @ w0)
         self.layers = [(w.astype(np.float32), b.astype(np.float32)) for w, b in layers]
 
+    def clip(self, x: np.ndarray, start: int = 0) -> np.ndarray:
+        """``x`` clipped to the training range of input columns ``start`` onwards."""
+        k = x.shape[1]
+        return np.minimum(np.maximum(x, self.lo[start:start + k]), self.hi[start:start + k])
+
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        h = np.minimum(np.maximum(x, self.lo), self.hi)
+        return self.forward([self.clip(x)])
+
+    def forward(self, parts: list[np.ndarray]) -> np.ndarray:
+        """Class probabilities from clipped inputs given as column blocks (``[x1, x2]`` is ``hstack``'s
+        input): the first layer is linear, so each block meets its own rows of the weights, no copy."""
         # BLAS on one thread: the engine already runs one worker per core, and OpenBLAS's extra threads
         # spin while they wait, which doubled the CPU time of the whole step here (8 us per call to set).
         with _blas_controller().limit(limits=1, user_api="blas"):
-            for i, (w, b) in enumerate(self.layers):
-                h = h @ w  # a batch of pages makes this one product big enough for BLAS to pay
+            w, b = self.layers[0]
+            h = parts[0] @ w[:parts[0].shape[1]]  # a batch of pages makes the products big enough to pay
+            row = parts[0].shape[1]
+            for part in parts[1:]:
+                h += part @ w[row:row + part.shape[1]]
+                row += part.shape[1]
+            h += b
+            for w, b in self.layers[1:]:
+                np.maximum(h, 0, out=h)
+                h = h @ w
                 h += b
-                if i < len(self.layers) - 1:
-                    np.maximum(h, 0, out=h)
-        h -= h.max(axis=1, keepdims=True)
+        # softmax over the few classes, column by column (row-wise reductions over 4 values are slow)
+        cols = [h[:, j] for j in range(h.shape[1])]
+        top = cols[0].copy()
+        for c in cols[1:]:
+            np.maximum(top, c, out=top)
+        h -= top[:, None]
         np.exp(h, out=h)
-        h /= h.sum(axis=1, keepdims=True)
+        total = cols[0].copy()
+        for c in cols[1:]:
+            total += c
+        h /= total[:, None]
         return h
 
 
@@ -578,11 +601,17 @@ class LineModel:
         batch = self.featurizer.featurize(texts)
         if len(batch.x) == 0:
             return batch, np.zeros((0, 4), dtype=np.float32)
-        p1 = self.stage1.predict_proba(batch.x)
+        x1 = self.stage1.clip(batch.x)
+        p1 = self.stage1.forward([x1])
         if self.stage2 is None:
             return batch, p1
-        x2 = np.hstack((batch.x, stage2_columns(p1, batch.bounds)))
-        return batch, self.stage2.predict_proba(x2)
+        # Stage 2's inputs are stage 1's features (trained on the same rows: the same clip range, so the
+        # clipped block is shared) and the context of stage 1's scores.
+        k = x1.shape[1]
+        shared = np.array_equal(self.stage1.lo, self.stage2.lo[:k]) and np.array_equal(self.stage1.hi,
+                                                                                       self.stage2.hi[:k])
+        x2 = self.stage2.clip(stage2_columns(p1, batch.bounds), start=k)
+        return batch, self.stage2.forward([x1 if shared else self.stage2.clip(batch.x), x2])
 
     def predict(self, page: Page) -> np.ndarray:
         """Class probabilities of one page's lines."""
