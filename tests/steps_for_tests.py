@@ -33,3 +33,28 @@ class FailOn(MapStep):
         if self.marker in doc.text:
             raise RuntimeError("step bug")
         return doc
+
+
+class BatchUpper(MapStep):
+    """A batched step: upper-cases the text and records how many documents came in its batch. A batch
+    holding ``marker`` raises before changing anything (the contract), and so does ``map`` on that
+    document alone: the engine must then lose that document only."""
+
+    name = "batch_upper"
+
+    def __init__(self, marker: str = "BOOM", drop: str = "DROP"):
+        self.marker = marker
+        self.drop = drop
+
+    def map(self, doc: Document) -> Document:
+        return self.map_batch([doc])[0]
+
+    def map_batch(self, docs: list[Document]) -> list[Document]:
+        if any(self.marker in doc.text for doc in docs):
+            raise RuntimeError("batch step bug")
+        for doc in docs:
+            doc.signals["batch_size"] = len(docs)
+            if self.drop in doc.text:
+                doc.reason = self.reject("dropped")
+            doc.text = doc.text.upper()
+        return docs

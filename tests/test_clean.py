@@ -225,3 +225,28 @@ def test_align_labels() -> None:
                             "another thing entirely."}
     labels = align_labels(lines, gold).tolist()
     assert labels == [BOILER, TITLE, BYLINE, BODY, BOILER, BODY, BOILER]
+
+
+def test_copyright_lines_are_found_by_their_marks() -> None:
+    from thresher.extract.clean import _copyright_lines, _lower
+
+    lines = ["Copyright 2020 Example Inc", "An article sentence that mentions copyright law in passing.",
+             "  (c) 2019 Someone", "Powered by X · © 2021 Y", "x" * 50 + " © too far in", "ALL RIGHTS RESERVED.",
+             "版权所有 新闻网", "İstanbul (C) 2020"]
+    text = "\n".join(lines)
+    starts = np.cumsum([0] + [len(s) + 1 for s in lines[:-1]]).tolist()
+    assert _copyright_lines(_lower(text), starts) == [0, 2, 3, 5, 6]
+
+
+def test_a_page_with_hardly_any_body_keeps_its_best_lines(step: Clean) -> None:
+    """Below MIN_BODY_LINES lines over the threshold, the threshold becomes relative to the page's best
+    line: a short listing keeps its items instead of coming out empty."""
+    from thresher.extract.clean import FALLBACK_RATIO, Cleaner
+
+    strict = Cleaner(step.cleaner.model, body_threshold=0.99999)  # so that (almost) no line passes
+    text = "\n".join(["Red shoes", "$49.99", "Blue shoes", "$39.99", "Green hat", "$9.99"])
+    labelled = strict.label_texts([text])[0]
+    p_body = labelled.probs[:, 1]
+    assert (p_body >= 0.99999).sum() < 3
+    assert (labelled.labels == 1).tolist() == (p_body >= FALLBACK_RATIO * p_body.max()).tolist()
+    assert labelled.body

@@ -149,3 +149,25 @@ def test_parquet_output(small_warc, tmp_path):
 
     rows = sum(pq.read_table(f).num_rows for f in (tmp_path / "run" / "kept").glob("*.parquet"))
     assert rows == 7
+
+
+def test_a_batched_step_gets_batches_and_a_raise_costs_one_document(tmp_path):
+    """Batched steps see many documents per call; one that raises is retried document by document (the
+    bad one is logged, the rest go on), a document it drops is not seen by later steps, order is kept."""
+    path = tmp_path / "docs.jsonl"
+    texts = ["BOOM" if i == 40 else "DROP me" if i == 7 else f"doc {i}" for i in range(70)]
+    path.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)))
+    pipeline = pipeline_from_spec({"steps": ["steps_for_tests:BatchUpper", "steps_for_tests:FailOn"]})
+    sys.path.insert(0, str(TESTS))
+    total = execute([str(path)], tmp_path / "run", pipeline, LocalEngine(1), quiet=True)
+    assert total["kept"] == 68 and total["rejected"] == 1 and total["errors"] == 1 and total["reconciled"]
+    run = read_run(tmp_path / "run")
+    kept = run["kept"]
+    assert [d["id"] for d in kept] == [str(i) for i in range(70) if i not in (7, 40)]
+    assert all(d["text"] == d["text"].upper() for d in kept)
+    assert max(d["signals"]["batch_size"] for d in kept) > 1  # batches, not documents one by one
+    # the batch that met the bad document went through one by one: batch_size 1 there
+    assert any(d["signals"]["batch_size"] == 1 for d in kept)
+    assert run["rejected"][0]["reason"]["rule"] == "dropped"
+    line = json.loads(next((tmp_path / "run" / "errors").glob("p0-*.jsonl")).read_text())
+    assert line["id"] == "40" and line["step"] == "batch_upper"

@@ -112,7 +112,7 @@ def _copyright_lines(low: str, starts: list[int]) -> list[int]:
     for line in _lines_with(low, ("copyright", "(c)"), starts):
         if COPYRIGHT_START_RE.match(low, starts[line]):
             found.append(line)
-    return found
+    return sorted(set(found))
 
 
 def parse_date(text: str) -> str | None:

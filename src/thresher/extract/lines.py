@@ -240,9 +240,10 @@ def _window_means(columns: list[np.ndarray], bounds: np.ndarray, windows: list[t
     cs = np.zeros((c, n + 2 * reach + 1))
     np.cumsum(vals, axis=1, out=cs[:, reach + 1:reach + 1 + n])
     cs[:, reach + 1 + n:] = cs[:, reach + n:reach + n + 1]
+    sums = np.empty((c, n))
     for k, (a, b) in enumerate(windows):
-        sums = cs[:, reach + b + 1:reach + b + 1 + n] - cs[:, reach + a:reach + a + n]
-        np.multiply(sums, 1.0 / (b - a + 1), out=out[k * c:(k + 1) * c])
+        np.subtract(cs[:, reach + b + 1:reach + b + 1 + n], cs[:, reach + a:reach + a + n], out=sums)
+        np.multiply(sums, 1.0 / (b - a + 1), out=out[k * c:(k + 1) * c], casting="same_kind")
     sizes = np.diff(bounds)
     lo_row = np.repeat(bounds[:-1], sizes)
     hi_row = np.repeat(bounds[1:], sizes)

@@ -153,8 +153,8 @@ def page_features(featurizer: LineFeaturizer, pages: list[dict[str, Any]], batch
     return feats
 
 
-def fit_mlp(x: np.ndarray, y: np.ndarray, w: np.ndarray, hidden: int, max_rows: int = 80_000
-            ) -> dict[str, Any]:
+def fit_mlp(x: np.ndarray, y: np.ndarray, w: np.ndarray, hidden: int, max_rows: int = 250_000,
+            max_iter: int = 40) -> dict[str, Any]:
     """Fit a standardised MLP (or a logistic regression when ``hidden`` is 0); return its plain spec."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.neural_network import MLPClassifier
@@ -167,7 +167,7 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, w: np.ndarray, hidden: int, max_rows: 
         # A bounded sample keeps training to a minute or so on a shared machine.
         rng = np.random.default_rng(SEED)
         idx = rng.choice(len(xs), size=min(len(xs), max_rows), p=w / w.sum())
-        clf = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=1e-3, max_iter=30, early_stopping=True,
+        clf = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=1e-3, max_iter=max_iter, early_stopping=True,
                             random_state=SEED, batch_size=1024, learning_rate_init=3e-3)
         clf.fit(xs[idx], y[idx])
         layers = [(c, i) for c, i in zip(clf.coefs_, clf.intercepts_)]
@@ -200,7 +200,8 @@ def _weights(y: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def train(pages: list[dict[str, Any]], featurizer: LineFeaturizer, hidden: int = 32,
-          inner_folds: int = 3, feats: list[np.ndarray] | None = None, stages: int = 2) -> dict[str, Any]:
+          inner_folds: int = 3, feats: list[np.ndarray] | None = None, stages: int = 2,
+          max_rows: int = 250_000, max_iter: int = 40) -> dict[str, Any]:
     """Stage 1, and stage 2 on out-of-fold stage-1 scores: inside the training pages, ``inner_folds``
     folds grouped by domain, each scored by a stage 1 that did not see it (stage 2 trained on in-sample
     scores learns to trust them too much: it did not beat stage 1 that way)."""
@@ -211,7 +212,7 @@ def train(pages: list[dict[str, Any]], featurizer: LineFeaturizer, hidden: int =
     x1 = np.vstack(feats)
     y = np.concatenate(ys)
     w = _weights(y, x1)
-    stage1 = fit_mlp(x1, y, w, hidden)
+    stage1 = fit_mlp(x1, y, w, hidden, max_rows, max_iter)
     if stages == 1:
         return {"stage1": stage1}
     folds = domain_folds(pages, inner_folds)
@@ -219,14 +220,14 @@ def train(pages: list[dict[str, Any]], featurizer: LineFeaturizer, hidden: int =
     for k in range(inner_folds):
         tr = [i for i in range(len(pages)) if folds[i] != k]
         spec = fit_mlp(np.vstack([feats[i] for i in tr]), np.concatenate([ys[i] for i in tr]),
-                       np.concatenate([_weights(None, feats[i]) for i in tr]), hidden)
+                       np.concatenate([_weights(None, feats[i]) for i in tr]), hidden, max_rows, max_iter)
         mlp = MLP(spec)
         for i in range(len(pages)):
             if folds[i] == k and len(feats[i]):
                 oof[i] = mlp.predict_proba(feats[i])
     x2 = np.vstack([np.hstack((f, stage2_columns(p))) for f, p in zip(feats, oof) if len(f)])
     y2 = np.concatenate([yy for f, yy in zip(feats, ys) if len(f)])
-    stage2 = fit_mlp(x2, y2, w, hidden)
+    stage2 = fit_mlp(x2, y2, w, hidden, max_rows, max_iter)
     return {"stage1": stage1, "stage2": stage2}
 
 
