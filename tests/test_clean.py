@@ -228,14 +228,14 @@ def test_align_labels() -> None:
 
 
 def test_copyright_lines_are_found_by_their_marks() -> None:
-    from thresher.extract.clean import _copyright_lines, _lower
+    from thresher.extract.clean import _copyright_lines
 
     lines = ["Copyright 2020 Example Inc", "An article sentence that mentions copyright law in passing.",
              "  (c) 2019 Someone", "Powered by X · © 2021 Y", "x" * 50 + " © too far in", "ALL RIGHTS RESERVED.",
-             "版权所有 新闻网", "İstanbul (C) 2020"]
-    text = "\n".join(lines)
-    starts = np.cumsum([0] + [len(s) + 1 for s in lines[:-1]]).tolist()
-    assert _copyright_lines(_lower(text), starts) == [0, 2, 3, 5, 6]
+             "版权所有 新闻网", "İstanbul (C) 2020", "Vitamin C is good for you"]
+    fz = LineFeaturizer(["the"], "")
+    page = fz.featurize(["\n".join(lines)]).pages[0]
+    assert _copyright_lines(page.text, page.lines, page.offsets.tolist(), page.marks) == [0, 2, 3, 5, 6]
 
 
 def test_a_page_with_hardly_any_body_keeps_its_best_lines(step: Clean) -> None:

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from thresher.document import Document
-from thresher.extract.lines import LEXICON, LineModel, Page
+from thresher.extract.lines import AUTHW, COPYW, LEXICON, LineModel, Page
 from thresher.sites import site_of
 from thresher.steps import MapStep
 
@@ -58,9 +58,9 @@ SCORE_RE = re.compile(r"[ \t]*(?:[•·▲▼][ \t]*([+-]?\d{1,5})|([+-]\d{1,5})
                       r"[ \t]*$")
 HAS_DIGIT = re.compile(r"\d").search
 HAS_YEAR = re.compile(r"(?:19|20)\d\d").search
-# A copyright notice: a line starting with "(c) 2020" or "Copyright", or with one of the marks in its
-# first 40 characters. Found by str.find on the lower-cased page, then checked on the lines it is in.
-COPYRIGHT_MARKS = ("©", "版权所有", "著作権", "all rights reserved")
+# A copyright notice: a line starting with "(c) 2020" or "Copyright", or with a sign or "All rights
+# reserved" in its first 40 characters (see _copyright_lines).
+COPYRIGHT_SIGNS = ("©", "版权所有", "著作権")
 COPYRIGHT_START_RE = re.compile(r"[ \t]*(?:\(c\)[ \t]*\d|copyright\b)")
 AUTHOR_HEADER_RE = re.compile(r"(?:about the author|author info\w*|author bio\w*|author profile|"
                               r"über den autor|à propos de l'auteur|sobre el autor)[ \t]*:?", re.I)
@@ -82,37 +82,24 @@ DATE_PARSERS = [
 ]
 
 
-def _lower(text: str) -> str:
-    """``text`` lower-cased, character for character (offsets stay valid): U+0130 is the one code point
-    whose lower case is two characters."""
-    return (text.replace("\u0130", "i") if "\u0130" in text else text).lower()
-
-
-def _lines_with(low: str, needles: tuple[str, ...], starts: list[int]) -> list[int]:
-    """The lines (indices into ``starts``, the line start offsets) where any of ``needles`` occurs in
-    ``low``, in order. str.find runs at memory speed; a regex alternation over the page costs ten times
-    more."""
-    lines = set()
-    for needle in needles:
-        pos = low.find(needle)
+def _copyright_lines(text: str, lines: list[str], starts: list[int], marks: np.ndarray) -> list[int]:
+    """Lines holding a copyright notice: one of ``COPYRIGHT_SIGNS`` in their first 40 characters, or a
+    start like ``COPYRIGHT_START_RE``. Caseless marks are found with str.find on the page (memory speed;
+    a regex alternation over a 7 KB page costs ~100 us); the words ("copyright", "reserved", a leading
+    "(c)") were marked by the featurizer's word look-up, so only those lines are checked."""
+    found = set()
+    for mark in COPYRIGHT_SIGNS:
+        pos = text.find(mark)
         while pos >= 0:
-            lines.add(bisect_right(starts, pos) - 1)
-            pos = low.find(needle, pos + 1)
-    lines.discard(-1)
-    return sorted(lines)
-
-
-def _copyright_lines(low: str, starts: list[int]) -> list[int]:
-    """Lines holding a copyright notice (see ``COPYRIGHT_MARKS``, ``COPYRIGHT_START_RE``)."""
-    found = []
-    for line in _lines_with(low, COPYRIGHT_MARKS, starts):
-        head = low[starts[line]:starts[line] + 40 + 20]  # the marks, in a line's first 40 characters
-        if any(0 <= head.find(mark) <= 40 for mark in COPYRIGHT_MARKS):
-            found.append(line)
-    for line in _lines_with(low, ("copyright", "(c)"), starts):
-        if COPYRIGHT_START_RE.match(low, starts[line]):
-            found.append(line)
-    return sorted(set(found))
+            line = bisect_right(starts, pos) - 1
+            if line >= 0 and pos - starts[line] <= 40:
+                found.add(line)
+            pos = text.find(mark, pos + 1)
+    for i in np.flatnonzero(marks & COPYW).tolist():
+        low = lines[i].lower()
+        if COPYRIGHT_START_RE.match(low) or 0 <= low.find("all rights reserved") <= 40:
+            found.add(i)
+    return sorted(found)
 
 
 def parse_date(text: str) -> str | None:
@@ -269,20 +256,17 @@ class Cleaner:
             repeated = self.site_table.lookup(site, page.lines) >= self.min_site_docs
             out.site_repeated = int(repeated.sum())
             out.labels[repeated] = BOILER
-        # Rules look for words with str.find on the lower-cased page (fast), then check the lines found.
-        text, offsets = page.text, page.offsets
-        assert text is not None and offsets is not None
-        starts = offsets.tolist()
-        low = _lower(text)
+        text, offsets, marks = page.text, page.offsets, page.marks
+        assert text is not None and offsets is not None and marks is not None
         # A copyright notice is never the article, whatever the model thinks of its neighbours.
-        out.labels[_copyright_lines(low, starts)] = BOILER
-        self._title_and_byline(out, low, starts)
+        out.labels[_copyright_lines(text, page.lines, offsets.tolist(), marks)] = BOILER
+        self._title_and_byline(out, marks)
         if self.comments:
             self._comments(out)
         return out
 
     # -- title, byline, date
-    def _title_and_byline(self, out: Labelled, low: str, starts: list[int]) -> None:
+    def _title_and_byline(self, out: Labelled, marks: np.ndarray) -> None:
         labels, probs, lines = out.labels, out.probs, out.lines
         n = len(lines)
         is_body = labels == BODY
@@ -320,7 +304,7 @@ class Cleaner:
                 out.author = author
                 labels[i] = BYLINE
         # An "Author information" block: the header, and the name under it (with its repeats).
-        for i in _lines_with(low, ("author", "autor", "auteur"), starts):
+        for i in np.flatnonzero(marks & AUTHW).tolist():  # lines holding "author", "autor", "auteur"
             if AUTHOR_HEADER_RE.fullmatch(lines[i].strip()):
                 labels[i] = BYLINE
                 j = i + 1

@@ -64,7 +64,11 @@ july august september october november december monday tuesday wednesday thursda
 am pm ago yesterday today""".split()) | {str(y) for y in range(1990, 2036)}
 LINK_WORDS = {"http", "https", "www", "com", "org", "net", "html", "htm", "php", "aspx"}
 BY_WORDS = {"by", "von", "par", "por", "di", "door", "av", "autor", "author", "written", "posted"}
-STOP, LEX, DATEW, LINK, BYWORD = 1, 2, 4, 8, 16
+# Words the rules of clean.py look for (their lines are marked, so the rules check those lines only):
+# copyright notices ("Copyright", "All rights reserved", a line starting "(c) 2019") and author headers.
+COPYRIGHT_WORDS = {"copyright", "reserved", "c"}
+AUTHOR_WORDS = {"author", "autor", "auteur"}
+STOP, LEX, DATEW, LINK, BYWORD, COPYW, AUTHW = 1, 2, 4, 8, 16, 32, 64
 # Last character of a line that ends a sentence (Latin, CJK, Devanagari, Arabic, quotes after a stop).
 TERMINAL = '.!?。！？…।؟"”’\')»'
 BULLETS = "•·-*–—›»>|◦▪■●→"
@@ -153,6 +157,7 @@ class Page:
     offsets: np.ndarray | None = None  # character offset of each line's start in ``text``
     words: np.ndarray | None = None    # words per line (\w runs), for the rules of clean.py
     digits: np.ndarray | None = None   # digits per line
+    marks: np.ndarray | None = None    # per line: COPYW and AUTHW if it holds such a word (for the rules)
 
     def source_text(self) -> str:
         """The page's text; rebuilt from the lines and their positions when it was not kept."""
@@ -240,10 +245,11 @@ def _window_means(columns: list[np.ndarray], bounds: np.ndarray, windows: list[t
     cs = np.zeros((c, n + 2 * reach + 1))
     np.cumsum(vals, axis=1, out=cs[:, reach + 1:reach + 1 + n])
     cs[:, reach + 1 + n:] = cs[:, reach + n:reach + n + 1]
-    sums = np.empty((c, n))
     for k, (a, b) in enumerate(windows):
-        np.subtract(cs[:, reach + b + 1:reach + b + 1 + n], cs[:, reach + a:reach + a + n], out=sums)
-        np.multiply(sums, 1.0 / (b - a + 1), out=out[k * c:(k + 1) * c], casting="same_kind")
+        rows = out[k * c:(k + 1) * c]  # float32: the subtraction is done in float64, then stored
+        np.subtract(cs[:, reach + b + 1:reach + b + 1 + n], cs[:, reach + a:reach + a + n], out=rows,
+                    casting="same_kind")
+        rows *= np.float32(1.0 / (b - a + 1))
     sizes = np.diff(bounds)
     lo_row = np.repeat(bounds[:-1], sizes)
     hi_row = np.repeat(bounds[1:], sizes)
@@ -263,7 +269,7 @@ class LineFeaturizer:
         self.stopwords = frozenset(stopwords)
         vocab: dict[str, int] = {}
         for words, bit in ((self.stopwords, STOP), (LEXICON, LEX), (DATE_WORDS, DATEW), (LINK_WORDS, LINK),
-                           (BY_WORDS, BYWORD)):
+                           (BY_WORDS, BYWORD), (COPYRIGHT_WORDS, COPYW), (AUTHOR_WORDS, AUTHW)):
             for w in words:
                 vocab[w] = vocab.get(w, 0) | bit
         self.vocab = _VocabTable({word_hash(w): flags for w, flags in vocab.items()}, len(vocab))
@@ -354,6 +360,10 @@ class LineFeaturizer:
         first_flag = np.zeros(n_raw, dtype=np.int64)
         first_flag[word_line[first_word]] = flags[first_word]
         byline = (first_flag[raw_ids] & BYWORD) > 0
+        marked = (flags & (COPYW | AUTHW)) > 0
+        marks = np.zeros(n_raw, dtype=np.int64)
+        np.bitwise_or.at(marks, word_line[marked], flags[marked] & (COPYW | AUTHW))
+        marks = marks[raw_ids]
 
         last = at[last_ns]
         first = at[first_ns]
@@ -449,7 +459,7 @@ class LineFeaturizer:
         k += len(FEATURES_DOC)
         _window_means([own[f] for f in CONTEXT_OF], bounds, WINDOWS, xt[k:])
         for page, a, b in zip(pages, bounds[:-1], bounds[1:]):
-            page.words, page.digits = nwords[a:b], counts[a:b, DIGIT]
+            page.words, page.digits, page.marks = nwords[a:b], counts[a:b, DIGIT], marks[a:b]
         return Batch(pages, xt.T, bounds)
 
     @staticmethod

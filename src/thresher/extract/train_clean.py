@@ -153,8 +153,8 @@ def page_features(featurizer: LineFeaturizer, pages: list[dict[str, Any]], batch
     return feats
 
 
-def fit_mlp(x: np.ndarray, y: np.ndarray, w: np.ndarray, hidden: int, max_rows: int = 250_000,
-            max_iter: int = 40) -> dict[str, Any]:
+def fit_mlp(x: np.ndarray, y: np.ndarray, w: np.ndarray, hidden: int, max_rows: int = 80_000,
+            max_iter: int = 30) -> dict[str, Any]:
     """Fit a standardised MLP (or a logistic regression when ``hidden`` is 0); return its plain spec."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.neural_network import MLPClassifier
@@ -201,7 +201,7 @@ def _weights(y: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def train(pages: list[dict[str, Any]], featurizer: LineFeaturizer, hidden: int = 32,
           inner_folds: int = 3, feats: list[np.ndarray] | None = None, stages: int = 2,
-          max_rows: int = 250_000, max_iter: int = 40) -> dict[str, Any]:
+          max_rows: int = 80_000, max_iter: int = 30) -> dict[str, Any]:
     """Stage 1, and stage 2 on out-of-fold stage-1 scores: inside the training pages, ``inner_folds``
     folds grouped by domain, each scored by a stage 1 that did not see it (stage 2 trained on in-sample
     scores learns to trust them too much: it did not beat stage 1 that way)."""
@@ -240,10 +240,10 @@ def domain_folds(pages: list[dict[str, Any]], k: int) -> np.ndarray:
 
 def build_model_from(pages: list[dict[str, Any]], feats: list[np.ndarray], stopwords: list[str], cjk: str,
                      hidden: int = 32, body_threshold: float = 0.4, stages: int = 2,
-                     inner_folds: int = 3) -> dict[str, Any]:
+                     inner_folds: int = 3, max_rows: int = 80_000, max_iter: int = 30) -> dict[str, Any]:
     """The model spec (plain JSON data) trained on ``pages`` whose stage-1 features are ``feats``."""
     spec = train(pages, LineFeaturizer(stopwords, cjk), hidden=hidden, feats=feats, stages=stages,
-                 inner_folds=inner_folds)
+                 inner_folds=inner_folds, max_rows=max_rows, max_iter=max_iter)
     return {"version": 1, "classes": ["boilerplate", "body", "title", "byline"],
             "features": feature_names(stages), "stopwords": stopwords, "cjk_common": cjk,
             "body_threshold": body_threshold, **spec}
