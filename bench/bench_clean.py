@@ -7,7 +7,8 @@ text with all boilerplate, like WET records; 30 languages; mean 7.2 KB, median 2
 ``--docs`` documents. Each method runs in this process on one core, timed by CPU time of the process
 (``time.process_time``; the machine is shared, so wall time would measure the neighbours):
 
-- ``thresher clean``: the full step (line model, title/byline/comments, meta and signals);
+- ``thresher clean``: the full step (line model, title/byline/comments, meta and signals), fed as the engine
+  feeds it: ``process_batch`` on batches of ``BATCH_DOCS`` documents;
 - ``C4 line rules`` (ours, as in ``thresher eval clean``), a floor: the cheapest possible line pass;
 - ``jusText`` with each line a paragraph (English stoplist), the reference line classifier;
 - ``datatrove C4QualityFilter`` (line filtering, in the datatrove venv when ``/work/dt-venv`` exists).

@@ -250,3 +250,16 @@ def test_a_page_with_hardly_any_body_keeps_its_best_lines(step: Clean) -> None:
     assert (p_body >= 0.99999).sum() < 3
     assert (labelled.labels == 1).tolist() == (p_body >= FALLBACK_RATIO * p_body.max()).tolist()
     assert labelled.body
+
+
+def test_pagination_and_product_grids_are_not_comment_sections(step: Clean) -> None:
+    article = "\n".join(["A Fine Title"] + [f"Paragraph {i} of the article says something worth reading, "
+                                            "at some length, with several clauses." for i in range(6)])
+    pagination = article + "\n  • 1\n  • 2\n  • 3\n  • Next »\nAbout us"
+    grid = article + "".join(f"\n+{i + 2}\nShoe model {i}\n$99.95\nVIP, All Your Benefits Apply!" for i in range(4))
+    comments = article + ("\n• 4\n    I disagree with most of this, for reasons I will not give.\n"
+                          "• -2\n    Thanks for writing it up, it was clear and useful to me.")
+    for text, n in ((pagination, 0), (grid, 0), (comments, 2)):
+        doc = step.map(Document(id="c", text=text))
+        assert len(doc.meta.get("comments", [])) == n
+        assert ("Paragraph 5 of the article" in doc.text)

@@ -27,6 +27,7 @@ import argparse
 import re
 import sys
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import compress
@@ -56,6 +57,8 @@ BOILER, BODY, TITLE, BYLINE, COMMENT = range(5)
 # quantities): it needs a bullet, a sign or "points"/"votes".
 SCORE_RE = re.compile(r"[ \t]*(?:[•·▲▼][ \t]*([+-]?\d{1,5})|([+-]\d{1,5})|([+-]?\d{1,5})[ \t]*(?:points?|votes?))"
                       r"[ \t]*$")
+MIN_COMMENTS = 2
+SENTENCE_END = set(".!?。！？")
 HAS_DIGIT = re.compile(r"\d").search
 HAS_YEAR = re.compile(r"(?:19|20)\d\d").search
 # A copyright notice: a line starting with "(c) 2020" or "Copyright", or with a sign or "All rights
@@ -199,8 +202,6 @@ class SiteTable:
 
 def build_site_table(docs: Iterable[tuple[str | None, str]]) -> SiteTable:
     """First pass of corpus mode: from (url, text) pairs, count the documents of each site holding each line."""
-    from collections import Counter
-
     counter: Counter[int] = Counter()
     for url, text in docs:
         site = site_of(url)
@@ -349,6 +350,7 @@ class Cleaner:
         start = next((int(i) for i in candidates if SCORE_RE.match(lines[i])), None)
         if start is None:
             return
+        before = labels.copy()
         comments: list[dict[str, Any]] = []
         current: dict[str, Any] | None = None
         text_indent: int | None = None
@@ -382,12 +384,37 @@ class Cleaner:
                 labels[i] = COMMENT
             elif current["text"]:
                 break
+        found = [c for c in comments if c["text"]]
+        if not _comment_section(found):
+            labels[:] = before  # pagination, a numbered list, a product grid: not comments after all
+            return
         out.comments = [{k: c[k] for k in ("author", "date", "score")} | {"text": "\n".join(c["text"])}
-                        for c in comments if c["text"]]
+                        for c in found]
         # A score or header line with no text after it opened no comment after all.
         for c in comments:
             if not c["text"]:
                 labels[c["line"]] = BOILER
+
+
+def _comment_section(comments: list[dict[str, Any]]) -> bool:
+    """Whether what was read as comments is a comment section: at least two comments; scores that are
+    not consecutive numbers (pagination "• 1 • 2 • 3", a numbered list); prose in at least half of them
+    (a sentence of four words or more, not repeated), which pagination ("• 2 • … • 10 • Next »") and a
+    product grid ("+3" colours, "VIP, All Your Benefits Apply!" under every item) do not have."""
+    if len(comments) < MIN_COMMENTS:
+        return False
+    scores = [c["score"] for c in comments if c["score"] is not None]
+    if len(scores) >= 2 and all(b - a == 1 for a, b in zip(scores, scores[1:])):
+        return False
+    seen = Counter(t for c in comments for t in c["text"])  # a sentence repeated is a template's
+    prose = sum(any(seen[t] == 1 and _is_sentence(t) for t in c["text"]) for c in comments)
+    return 2 * prose >= len(comments)
+
+
+def _is_sentence(line: str) -> bool:
+    """Four words or more (or a CJK line), ending like a sentence (a closing quote may follow)."""
+    end = line.rstrip('"”’\')»')[-1:]
+    return end in SENTENCE_END and (len(line.split()) >= 4 or end in "。！？")
 
 
 class Clean(MapStep):
