@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from itertools import compress
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -321,7 +320,7 @@ class LineFeaturizer:
         k_end = np.searchsorted(content, raw_end)
         raw_ids = np.flatnonzero(k_end > k_start)
         bounds = np.searchsorted(raw_ids, np.concatenate((doc_raw_start, [n_raw])))
-        pages = self._pages(texts, raw_ids, raw_start, doc_raw_start, doc_char_start, bounds)
+        pages = self._pages(texts, joined, raw_ids, raw_start, doc_raw_start, doc_char_start, bounds)
         n = len(raw_ids)
         if n == 0:
             return Batch(pages, np.zeros((0, len(feature_names(1))), dtype=np.float32), bounds)
@@ -345,7 +344,7 @@ class LineFeaturizer:
         prefix = np.zeros(n_chars + 1, dtype=np.uint32)
         np.cumsum(self.lower[at] * pw[:n_chars], out=prefix[1:])
         flags = self.vocab.lookup((prefix[w_end] - prefix[w_start]) * ipw[w_start])
-        word_line = np.searchsorted(nl_pos, w_start)
+        word_line = line_base[w_start] // N_CLASSES  # the raw line of each word
         nwords = np.bincount(word_line, minlength=n_raw)[raw_ids]
         stops, lex, dates, links = (np.bincount(word_line, weights=(flags & bit) > 0, minlength=n_raw)[raw_ids]
                                     for bit in (STOP, LEX, DATEW, LINK))
@@ -463,21 +462,18 @@ class LineFeaturizer:
         return Batch(pages, xt.T, bounds)
 
     @staticmethod
-    def _pages(texts: list[str], raw_ids: np.ndarray, raw_start: np.ndarray, doc_raw_start: np.ndarray,
-               doc_char_start: np.ndarray, bounds: np.ndarray) -> list[Page]:
-        """One Page per text: its non-blank lines as strings (trailing whitespace removed) and positions."""
+    def _pages(texts: list[str], joined: str, raw_ids: np.ndarray, raw_start: np.ndarray,
+               doc_raw_start: np.ndarray, doc_char_start: np.ndarray, bounds: np.ndarray) -> list[Page]:
+        """One Page per text: its non-blank lines as strings (trailing whitespace removed) and positions.
+        The strings come from one split of the whole batch (one call, not one per page)."""
+        raw = joined.split("\n")
+        lines = list(map(str.rstrip, map(raw.__getitem__, raw_ids.tolist())))
+        index = raw_ids - np.repeat(doc_raw_start, np.diff(bounds))
+        offsets = raw_start[raw_ids] - np.repeat(doc_char_start[:-1], np.diff(bounds))
         pages = []
         for k, text in enumerate(texts):
-            ids = raw_ids[bounds[k]:bounds[k + 1]]
-            index = ids - doc_raw_start[k]
-            offsets = raw_start[ids] - doc_char_start[k]
-            if len(ids) == 0:
-                lines: list[str] = []
-            else:
-                raw = text.split("\n")
-                picked = itemgetter(*index.tolist())(raw)
-                lines = list(map(str.rstrip, picked)) if len(ids) > 1 else [picked.rstrip()]
-            pages.append(Page(lines=lines, index=index, text=text, offsets=offsets))
+            a, b = bounds[k], bounds[k + 1]
+            pages.append(Page(lines=lines[a:b], index=index[a:b], text=text, offsets=offsets[a:b]))
         return pages
 
     def features(self, page: Page) -> np.ndarray:
