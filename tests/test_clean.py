@@ -263,3 +263,28 @@ def test_pagination_and_product_grids_are_not_comment_sections(step: Clean) -> N
         doc = step.map(Document(id="c", text=text))
         assert len(doc.meta.get("comments", [])) == n
         assert ("Paragraph 5 of the article" in doc.text)
+
+
+def test_two_stage_training_stacks_out_of_fold_scores() -> None:
+    """The training script end to end on a toy set: stage 2 on out-of-fold stage-1 scores (inner folds by
+    domain) gives a loadable model whose stage 2 reads the scores and their context."""
+    from thresher.extract.lines import LineModel
+    from thresher.extract.train_clean import build_model_from, page_features
+
+    pages = []
+    for k in range(6):
+        lines = ["Home | News | Contact", f"Story number {k}",
+                 "The first paragraph of the story is long enough to be the article body, and of use.",
+                 "The second paragraph of the story is also long and is part of the body of the page.",
+                 "Share this", "© 2026 Example"]
+        pages.append({"domain": f"site{k}.example", "text": "\n".join(lines),
+                      "labels": np.array([BOILER, TITLE, 1, 1, BOILER, BOILER])})
+    stopwords = ["the", "of", "and", "is"]
+    feats = page_features(LineFeaturizer(stopwords, ""), pages)
+    spec = build_model_from(pages, feats, stopwords, "", hidden=4, stages=2, inner_folds=2, max_rows=500,
+                            max_iter=5)
+    assert spec["features"] == feature_names(1) and spec["stage2_features"] == feature_names(2)
+    model = LineModel(spec)
+    assert model.stage2 is not None
+    probs = model.predict(split_page(pages[0]["text"]))
+    assert probs.shape == (6, 4) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)

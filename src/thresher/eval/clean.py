@@ -22,6 +22,8 @@ import re
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -45,43 +47,35 @@ def word_f1(pred: str, gold: str) -> float:
 
 
 # --------------------------------------------------------------------------- baselines (line masks)
-C4_POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies",
-             "use cookies")
-C4_TERMINAL = (".", "!", "?", '"', "”")
+@lru_cache(maxsize=1)
+def _c4_rule() -> Callable[[str], tuple[str | None, str]]:
+    from thresher.filters.c4 import C4Lines
+
+    return C4Lines(filter_lorem_ipsum=False, filter_curly_bracket=False, min_num_sentences=None)._line_rule
+
+
+@lru_cache(maxsize=1)
+def _refinedweb_rule() -> Callable[[str], tuple[str | None, str]]:
+    from thresher.filters.refinedweb import RefinedWebLines
+
+    return RefinedWebLines(max_removed_words_ratio=None)._line_rule
 
 
 def c4_lines(lines: list[str]) -> np.ndarray:
-    """C4 line rules: keep lines ending in terminal punctuation, of 3+ words, without 'javascript' or
-    cookie/policy phrases (the page-level rules are left out: here we compare line selection)."""
-    keep = []
-    for line in lines:
-        s = line.strip()
-        low = s.lower()
-        keep.append(s.endswith(C4_TERMINAL) and len(s.split()) >= 3 and "javascript" not in low
-                    and not any(p in low for p in C4_POLICY))
-    return np.array(keep, dtype=bool)
-
-
-RW_COUNTER = re.compile(r"^\W*\d[\d,.]*\s*[kKmM]?\s*(?:likes?|shares?|comments?|retweets?|reads?|views?|"
-                        r"followers?|points?|votes?|replies|reply)\W*$", re.I)
-RW_NAV = ("sign in", "sign up", "log in", "login", "read more", "click here", "items in cart", "skip to",
-          "share this", "all rights reserved")
+    """C4's line rules as a line mask: the ``c4_lines`` step's own rule (``C4Lines._line_rule``: terminal
+    punctuation, 3+ words, no over-long word, no 'javascript' or policy phrase). The page-level rules (lorem
+    ipsum, a curly bracket, too few sentences) are left out: here we compare line selection."""
+    rule = _c4_rule()
+    return np.fromiter((rule(s.strip())[0] is None for s in lines), dtype=bool, count=len(lines))
 
 
 def refinedweb_lines(lines: list[str]) -> np.ndarray:
-    """RefinedWeb/DCLM line corrections: drop lines mostly upper-case, only digits, social counters,
-    one-word lines, and short navigation/call-to-action lines."""
-    keep = []
-    for line in lines:
-        s = line.strip()
-        letters = [c for c in s if c.isalpha()]
-        upper = sum(c.isupper() for c in letters) / max(len(letters), 1)
-        words = s.split()
-        numeric = sum(c.isdigit() for c in s) / max(len(s.replace(" ", "")), 1)
-        nav = len(words) <= 10 and any(p in s.lower() for p in RW_NAV)
-        keep.append(upper <= 0.5 and numeric < 0.999 and not RW_COUNTER.match(s) and len(words) >= 2
-                    and not nav)
-    return np.array(keep, dtype=bool)
+    """RefinedWeb/DCLM's line corrections as a line mask: the ``refinedweb_lines`` step's own rule
+    (``RefinedWebLines._line_rule``: drop lines mostly upper-case, numeric, social counters, one-word
+    lines, short lines that are only boilerplate phrases). The page-level drop (too many words removed) is
+    left out, and a line kept with a phrase cut out of it counts as kept."""
+    rule = _refinedweb_rule()
+    return np.fromiter((rule(s)[0] is None for s in lines), dtype=bool, count=len(lines))
 
 
 def justext_lines(lines: list[str]) -> np.ndarray:
@@ -113,17 +107,19 @@ def justext_lines(lines: list[str]) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- evaluation
-THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5)
+# (body threshold, min_body_lines) pairs the nested selection chooses from
+SETTINGS = [(t, m) for t in (0.3, 0.35, 0.4, 0.45) for m in (3, 10)]
 
 
 def cross_validate(pages: list[dict[str, Any]], data_dir: Path, folds: int, hidden: int,
-                   only_folds: int | None = None) -> tuple[list[np.ndarray], list[np.ndarray], list[float]]:
+                   only_folds: int | None = None) -> tuple[list[np.ndarray], list[np.ndarray], list[Any]]:
     """Body masks of the clean step for every page, each from a model that never saw the page's domain:
     as shipped (comments taken out of the body), and with comment detection off (WCXB counts forum posts
     and product reviews as main content, so the two readings differ on those page types).
 
-    The body threshold is chosen per test fold without its labels: the one of ``THRESHOLDS`` whose masks
-    score best on the *other* folds (nested selection). Returns the masks and each fold's threshold."""
+    The body threshold and the fallback's minimum of body lines are chosen per test fold without its
+    labels: the pair of ``SETTINGS`` whose masks score best on the *other* folds (nested selection).
+    Returns the masks and each fold's pair."""
     from thresher.extract.clean import Cleaner
     from thresher.extract.lines import LineFeaturizer, LineModel
     from thresher.extract.train_clean import build_model_from, derive_stopwords, page_features
@@ -133,16 +129,17 @@ def cross_validate(pages: list[dict[str, Any]], data_dir: Path, folds: int, hidd
     fold_of = domain_folds(pages, folds)
     run = range(folds if only_folds is None else only_folds)
     # per threshold: masks (as shipped, comments off) and word-F1 of every page of the folds run
-    masks = {t: ([np.zeros(0, dtype=bool)] * len(pages), [np.zeros(0, dtype=bool)] * len(pages)) for t in THRESHOLDS}
-    f1 = {t: np.full(len(pages), np.nan) for t in THRESHOLDS}
+    masks = {t: ([np.zeros(0, dtype=bool)] * len(pages), [np.zeros(0, dtype=bool)] * len(pages)) for t in SETTINGS}
+    f1 = {t: np.full(len(pages), np.nan) for t in SETTINGS}
     for k in run:
         t0 = time.time()
         tr = [i for i in range(len(pages)) if fold_of[i] != k]
         spec = build_model_from([pages[i] for i in tr], [feats[i] for i in tr], stopwords, cjk, hidden)
         model = LineModel(spec)
         test = np.flatnonzero(fold_of == k).tolist()
-        for t in THRESHOLDS:
-            cleaner, no_comments = Cleaner(model, body_threshold=t), Cleaner(model, body_threshold=t, comments=False)
+        for t in SETTINGS:
+            cleaner = Cleaner(model, body_threshold=t[0], min_body_lines=t[1])
+            no_comments = Cleaner(model, body_threshold=t[0], min_body_lines=t[1], comments=False)
             for j in range(0, len(test), 32):  # batches, as the engine runs the step
                 texts = [pages[i]["text"] for i in test[j:j + 32]]
                 for i, a, b in zip(test[j:j + 32], cleaner.label_texts(texts), no_comments.label_texts(texts)):
@@ -153,7 +150,7 @@ def cross_validate(pages: list[dict[str, Any]], data_dir: Path, folds: int, hidd
     out, out_nc = [np.zeros(0, dtype=bool)] * len(pages), [np.zeros(0, dtype=bool)] * len(pages)
     for k in run:
         others = np.isin(fold_of, [j for j in run if j != k]) if len(run) > 1 else fold_of == k
-        t = max(THRESHOLDS, key=lambda t: float(np.nanmean(f1[t][others])))
+        t = max(SETTINGS, key=lambda t: float(np.nanmean(f1[t][others])))
         chosen.append(t)
         for i in np.flatnonzero(fold_of == k):
             out[i], out_nc[i] = masks[t][0][i], masks[t][1][i]
@@ -215,13 +212,13 @@ def cli(argv: list[str]) -> int:
         score(name, pages, masks, rows, by_type)
     n_domains = len({p["domain"] for p in pages})
     print(f"WCXB dev as page text: {len(pages)} pages, {n_domains} domains, "
-          f"{sum(len(p['lines']) for p in pages)} lines, {args.folds}-fold CV grouped by domain; body "
-          f"threshold per test fold, chosen on the other folds: {thresholds}\n")
+          f"{sum(len(p['lines']) for p in pages)} lines, {args.folds}-fold CV grouped by domain; (body "
+          f"threshold, min body lines) per test fold, chosen on the other folds: {thresholds}\n")
     print(f"| {'method':<31} | line P | line R | line F1 | word-F1 |")
     print(f"|{'-' * 33}|--------|--------|---------|---------|")
     for r in rows:
         print(f"| {r['method']:<31} | {r['line_P']:.3f}  | {r['line_R']:.3f}  | {r['line_F1']:.3f}   "
-              f"| {r['word_F1']:.3f}   |")
+              f"| {r['word_F1']:.4f}  |")
     types = sorted({t for v in by_type.values() for t in v})
     print("\nword-F1 by page type:\n")
     print("| method | " + " | ".join(types) + " |")

@@ -47,8 +47,9 @@ DATE_RE = re.compile(
     r"\d{1,2}\.? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*|"
     r"(?:19|20)\d{2}\b|\d{1,2}:\d{2}|(?:mon|tues|wednes|thurs|fri|satur|sun)day)", re.I)
 LABELS = ("boilerplate", "body", "title", "byline", "comment")
-# A page where fewer than MIN_BODY_LINES lines pass the body threshold keeps its lines scoring at least
-# FALLBACK_RATIO of its best line's (chosen on WCXB cross-validation folds: +0.0015 word-F1).
+# A page where fewer than min_body_lines lines pass the body threshold keeps its lines scoring at least
+# FALLBACK_RATIO of its best line's. The model file carries min_body_lines (chosen with the threshold by
+# the eval's nested cross-validation); MIN_BODY_LINES is the default for a model without it.
 MIN_BODY_LINES = 3
 FALLBACK_RATIO = 0.3
 BOILER, BODY, TITLE, BYLINE, COMMENT = range(5)
@@ -217,9 +218,12 @@ class Cleaner:
     """Labels the lines of a page and reads title, byline, date and comments from them."""
 
     def __init__(self, model: LineModel, body_threshold: float | None = None, comments: bool = True,
-                 site_table: SiteTable | None = None, min_site_docs: int = 3) -> None:
+                 site_table: SiteTable | None = None, min_site_docs: int = 3,
+                 min_body_lines: int | None = None) -> None:
         self.model = model
         self.threshold = model.body_threshold if body_threshold is None else body_threshold
+        self.min_body_lines = int(model.spec.get("min_body_lines", MIN_BODY_LINES)) if min_body_lines is None \
+            else min_body_lines
         self.comments = comments
         self.site_table = site_table
         self.min_site_docs = min_site_docs
@@ -238,7 +242,7 @@ class Cleaner:
         out = []
         for k, page in enumerate(batch.pages):
             a, b = int(batch.bounds[k]), int(batch.bounds[k + 1])
-            if n_body[k] < MIN_BODY_LINES and b - a >= MIN_BODY_LINES:
+            if n_body[k] < self.min_body_lines and b - a >= MIN_BODY_LINES:
                 # Hardly any line passed: the page is unlike most (a listing, a product page), and the
                 # best lines it has are still its content more often than not. Relative threshold.
                 labels = np.where(p_body[a:b] >= min(self.threshold, FALLBACK_RATIO * p_body[a:b].max()),

@@ -138,12 +138,11 @@ STAGE2_PAGE = ["page_p1_mean", "page_p1_max", "p1_minus_page_mean", "page_frac_p
 
 
 def feature_names(stage: int = 1) -> list[str]:
-    names = FEATURES_OWN + FEATURES_DOC
-    names += [f"{f}@{a}:{b}" for a, b in WINDOWS for f in CONTEXT_OF]
+    """Inputs of stage 1 (the line features), or of stage 2 (stage 1's scores and their context)."""
     if stage == 2:
-        names += [f"p{c}@{a}:{b}" for a, b in STAGE2_WINDOWS for c in (1, 2, 3)]
-        names += ["p1_cummax_before", "p1_cummax_after"] + STAGE2_PAGE
-    return names
+        names = ["p1", "p2", "p3"] + [f"p{c}@{a}:{b}" for a, b in STAGE2_WINDOWS for c in (1, 2, 3)]
+        return names + ["p1_cummax_before", "p1_cummax_after"] + STAGE2_PAGE
+    return FEATURES_OWN + FEATURES_DOC + [f"{f}@{a}:{b}" for a, b in WINDOWS for f in CONTEXT_OF]
 
 
 @dataclass
@@ -481,21 +480,23 @@ class LineFeaturizer:
         return self.featurize([page.source_text()]).x
 
 
-def stage2_columns(p: np.ndarray, bounds: np.ndarray | None = None) -> np.ndarray:
-    """What stage 2 adds to stage 1's features (lines x columns), within each page (``bounds`` as in
-    ``Batch``; one page if omitted): window means of the stage-1 probabilities of body, title and byline;
-    the running maximum of P(body) before and after the line; and how the page as a whole scored (mean and
+def stage2_inputs(p: np.ndarray, bounds: np.ndarray | None = None) -> np.ndarray:
+    """Stage 2's inputs (lines x columns) from stage 1's probabilities, within each page (``bounds`` as
+    in ``Batch``; one page if omitted): the line's own P(body/title/byline); window means of them; the
+    running maximum of P(body) before and after the line; and how the page as a whole scored (mean and
     maximum P(body), the share of lines above 0.5, the line's P(body) against the page mean), which tells
-    "a listing whose every line is short" from "a footer under an article"."""
+    "a listing whose every line is short" from "a footer under an article". Stage 2 reads scores only,
+    not stage 1's features: given those too, it fitted WCXB's scripts and lost a Chinese page's paragraphs
+    and a seed's title (and it is smaller this way)."""
     n = len(p)
-    n_cols = len(STAGE2_WINDOWS) * 3 + 2 + len(STAGE2_PAGE)
-    out = np.zeros((n_cols, n), dtype=np.float32)
+    out = np.zeros((len(feature_names(2)), n), dtype=np.float32)
     if not n:
         return out.T
     bounds = np.array([0, n]) if bounds is None else bounds
     sizes = np.diff(bounds)
-    k = len(STAGE2_WINDOWS) * 3
-    _window_means(list(p[:, 1:4].T), bounds, STAGE2_WINDOWS, out[:k])
+    out[:3] = p[:, 1:4].T
+    k = 3 + len(STAGE2_WINDOWS) * 3
+    _window_means(list(p[:, 1:4].T), bounds, STAGE2_WINDOWS, out[3:k])
     body = p[:, 1].astype(np.float64)
     page = np.repeat(np.arange(len(sizes)), sizes)
     # running maxima within pages: P(body) is in [0, 1], so lifting page j by 2j keeps pages apart
@@ -547,30 +548,19 @@ class MLP:
         layers[0] = (w0 / scale[:, None], b0 - (mean / scale) @ w0)
         self.layers = [(w.astype(np.float32), b.astype(np.float32)) for w, b in layers]
 
-    def clip(self, x: np.ndarray, start: int = 0) -> np.ndarray:
-        """``x`` clipped to the training range of input columns ``start`` onwards."""
-        k = x.shape[1]
-        return np.minimum(np.maximum(x, self.lo[start:start + k]), self.hi[start:start + k])
+    def clip(self, x: np.ndarray) -> np.ndarray:
+        """``x`` clipped to the training range of each input."""
+        return np.minimum(np.maximum(x, self.lo), self.hi)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        return self.forward([self.clip(x)])
-
-    def forward(self, parts: list[np.ndarray]) -> np.ndarray:
-        """Class probabilities from clipped inputs given as column blocks (``[x1, x2]`` is ``hstack``'s
-        input): the first layer is linear, so each block meets its own rows of the weights, no copy."""
+        h = self.clip(x)
         # BLAS on one thread: the engine already runs one worker per core, and OpenBLAS's extra threads
         # spin while they wait, which doubled the CPU time of the whole step here (8 us per call to set).
         with _blas_controller().limit(limits=1, user_api="blas"):
-            w, b = self.layers[0]
-            h = parts[0] @ w[:parts[0].shape[1]]  # a batch of pages makes the products big enough to pay
-            row = parts[0].shape[1]
-            for part in parts[1:]:
-                h += part @ w[row:row + part.shape[1]]
-                row += part.shape[1]
-            h += b
-            for w, b in self.layers[1:]:
-                np.maximum(h, 0, out=h)
-                h = h @ w
+            for i, (w, b) in enumerate(self.layers):
+                if i:
+                    np.maximum(h, 0, out=h)
+                h = h @ w  # a batch of pages makes the product big enough for BLAS to pay
                 h += b
         # softmax over the few classes, column by column (row-wise reductions over 4 values are slow)
         cols = [h[:, j] for j in range(h.shape[1])]
@@ -608,17 +598,10 @@ class LineModel:
         batch = self.featurizer.featurize(texts)
         if len(batch.x) == 0:
             return batch, np.zeros((0, 4), dtype=np.float32)
-        x1 = self.stage1.clip(batch.x)
-        p1 = self.stage1.forward([x1])
+        p1 = self.stage1.predict_proba(batch.x)
         if self.stage2 is None:
             return batch, p1
-        # Stage 2's inputs are stage 1's features (trained on the same rows: the same clip range, so the
-        # clipped block is shared) and the context of stage 1's scores.
-        k = x1.shape[1]
-        shared = np.array_equal(self.stage1.lo, self.stage2.lo[:k]) and np.array_equal(self.stage1.hi,
-                                                                                       self.stage2.hi[:k])
-        x2 = self.stage2.clip(stage2_columns(p1, batch.bounds), start=k)
-        return batch, self.stage2.forward([x1 if shared else self.stage2.clip(batch.x), x2])
+        return batch, self.stage2.predict_proba(stage2_inputs(p1, batch.bounds))
 
     def predict(self, page: Page) -> np.ndarray:
         """Class probabilities of one page's lines."""

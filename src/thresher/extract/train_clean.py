@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import orjson
 
-from thresher.extract.lines import LineFeaturizer, feature_names, split_page, stage2_columns
+from thresher.extract.lines import LineFeaturizer, feature_names, split_page, stage2_inputs
 
 TOKEN_RE = re.compile(r"\w+")
 BOILER, BODY, TITLE, BYLINE = 0, 1, 2, 3
@@ -225,7 +225,7 @@ def train(pages: list[dict[str, Any]], featurizer: LineFeaturizer, hidden: int =
         for i in range(len(pages)):
             if folds[i] == k and len(feats[i]):
                 oof[i] = mlp.predict_proba(feats[i])
-    x2 = np.vstack([np.hstack((f, stage2_columns(p))) for f, p in zip(feats, oof) if len(f)])
+    x2 = np.vstack([stage2_inputs(p) for f, p in zip(feats, oof) if len(f)])
     y2 = np.concatenate([yy for f, yy in zip(feats, ys) if len(f)])
     stage2 = fit_mlp(x2, y2, w, hidden, max_rows, max_iter)
     return {"stage1": stage1, "stage2": stage2}
@@ -240,13 +240,15 @@ def domain_folds(pages: list[dict[str, Any]], k: int) -> np.ndarray:
 
 def build_model_from(pages: list[dict[str, Any]], feats: list[np.ndarray], stopwords: list[str], cjk: str,
                      hidden: int = 32, body_threshold: float = 0.35, stages: int = 2,
-                     inner_folds: int = 3, max_rows: int = 80_000, max_iter: int = 30) -> dict[str, Any]:
+                     inner_folds: int = 3, max_rows: int = 250_000, max_iter: int = 40,
+                     min_body_lines: int = 10) -> dict[str, Any]:
     """The model spec (plain JSON data) trained on ``pages`` whose stage-1 features are ``feats``."""
     spec = train(pages, LineFeaturizer(stopwords, cjk), hidden=hidden, feats=feats, stages=stages,
                  inner_folds=inner_folds, max_rows=max_rows, max_iter=max_iter)
     return {"version": 1, "classes": ["boilerplate", "body", "title", "byline"],
-            "features": feature_names(stages), "stopwords": stopwords, "cjk_common": cjk,
-            "body_threshold": body_threshold, **spec}
+            "features": feature_names(1), "stage2_features": feature_names(2) if stages == 2 else [],
+            "stopwords": stopwords, "cjk_common": cjk,
+            "body_threshold": body_threshold, "min_body_lines": min_body_lines, **spec}
 
 
 def build_model(data_dir: Path, pages: list[dict[str, Any]], hidden: int = 32,
