@@ -9,12 +9,13 @@ per-line labels in ``meta["clean_lines"]`` as ``[label, line]`` pairs, so a user
 How lines are labelled:
 
 1. the line model (``lines.py``, shipped as ``models/clean_lines.json``) gives each line the probability
-   of boilerplate / body / title / byline from its own features, its neighbours' and the page's;
+   of boilerplate / body / title / byline from its own features, its neighbours' and the page's; a whole
+   batch of pages is scored at once (``Clean.map_batch``, ``Cleaner.label_texts``), the rules run per page;
 2. the title is the most title-like line near the start of the body; byline lines are model- or
    rule-flagged short lines near it, from which author and date are parsed;
-3. comments are found by rule: a comment section opens after the body at a comment marker ("12 comments",
-   "Leave a reply") or at the first vote-score line ("• 5"); each score line or short "name date" header
-   opens a comment, whose text runs over the following content lines;
+3. comments are found by rule: a comment section opens after the body at the first vote-score line
+   ("• 5"); each score line or short "name date" header opens a comment, whose text runs over the
+   following content lines; the section stands only if it looks like one (``_comment_section``);
 4. corpus mode: given a site line table (``build_site_table``: how many documents of each site hold each
    line), a line found in at least ``min_site_docs`` documents of its site is boilerplate (CCNet's idea,
    per site). The table is computed in a first pass over the corpus (``thresher clean --build-site-table``)
