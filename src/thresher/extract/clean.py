@@ -155,8 +155,8 @@ class Labelled:
     date: str | None = None
     comments: list[dict[str, Any]] = field(default_factory=list)
     site_repeated: int = 0
-    words: Any = None         # words and digits per line (from the featurizer), for the rules
-    digits: Any = None
+    words: np.ndarray | None = None   # words and digits per line (from the featurizer), for the rules
+    digits: np.ndarray | None = None
 
     @property
     def body_mask(self) -> np.ndarray:

@@ -319,9 +319,11 @@ class LineFeaturizer:
         k_end = np.searchsorted(content, raw_end)
         raw_ids = np.flatnonzero(k_end > k_start)
         bounds = np.searchsorted(raw_ids, np.concatenate((doc_raw_start, [n_raw])))
-        pages = self._pages(texts, joined, raw_ids, raw_start, doc_raw_start, doc_char_start, bounds)
         n = len(raw_ids)
         if n == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            pages = self._pages(texts, joined, raw_ids, raw_start, doc_raw_start, doc_char_start, bounds,
+                                empty, empty, empty)
             return Batch(pages, np.zeros((0, len(feature_names(1))), dtype=np.float32), bounds)
         first_ns = content[k_start[raw_ids]]
         last_ns = content[k_end[raw_ids] - 1]
@@ -456,13 +458,14 @@ class LineFeaturizer:
         xt[k + 7] = words == page_max[doc_of_line]
         k += len(FEATURES_DOC)
         _window_means([own[f] for f in CONTEXT_OF], bounds, WINDOWS, xt[k:])
-        for page, a, b in zip(pages, bounds[:-1], bounds[1:]):
-            page.words, page.digits, page.marks = nwords[a:b], counts[a:b, DIGIT], marks[a:b]
+        pages = self._pages(texts, joined, raw_ids, raw_start, doc_raw_start, doc_char_start, bounds,
+                            nwords, counts[:, DIGIT], marks)
         return Batch(pages, xt.T, bounds)
 
     @staticmethod
     def _pages(texts: list[str], joined: str, raw_ids: np.ndarray, raw_start: np.ndarray,
-               doc_raw_start: np.ndarray, doc_char_start: np.ndarray, bounds: np.ndarray) -> list[Page]:
+               doc_raw_start: np.ndarray, doc_char_start: np.ndarray, bounds: np.ndarray, words: np.ndarray,
+               digits: np.ndarray, marks: np.ndarray) -> list[Page]:
         """One Page per text: its non-blank lines as strings (trailing whitespace removed) and positions.
         The strings come from one split of the whole batch (one call, not one per page)."""
         raw = joined.split("\n")
@@ -472,7 +475,8 @@ class LineFeaturizer:
         pages = []
         for k, text in enumerate(texts):
             a, b = bounds[k], bounds[k + 1]
-            pages.append(Page(lines=lines[a:b], index=index[a:b], text=text, offsets=offsets[a:b]))
+            pages.append(Page(lines=lines[a:b], index=index[a:b], text=text, offsets=offsets[a:b],
+                              words=words[a:b], digits=digits[a:b], marks=marks[a:b]))
         return pages
 
     def features(self, page: Page) -> np.ndarray:
