@@ -47,9 +47,9 @@ class BatchUpper(MapStep):
         self.drop = drop
 
     def map(self, doc: Document) -> Document:
-        return self.map_batch([doc])[0]
+        return self.process_batch([doc])[0]
 
-    def map_batch(self, docs: list[Document]) -> list[Document]:
+    def process_batch(self, docs: list[Document]) -> list[Document]:
         if any(self.marker in doc.text for doc in docs):
             raise RuntimeError("batch step bug")
         for doc in docs:

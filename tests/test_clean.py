@@ -166,7 +166,7 @@ def test_features_shape_and_values() -> None:
     fz = LineFeaturizer(["the", "of", "and", "der"], "的")
     page = split_page("Home | News | Sport\n\nThe history of the city, and of its people.\n\n"
                       "Der Hund und die Katze.\n\n北京的天气很好。\n\nHome | News | Sport")
-    x = fz.features(page)
+    x = fz.features(page.text)
     assert x.shape == (5, len(feature_names(1)))
     assert np.isfinite(x).all()
     assert _column(x, "ends_terminal").tolist() == [0, 1, 1, 1, 0]
@@ -203,7 +203,7 @@ def test_words_are_re_word_runs() -> None:
     lines = ["Größe naïve café_au_lait 2024", "ПРИВЕТ мир, как дела?", "İstanbul'da İletişim",
              "don't stop-words: THE the The", "🙂 emoji 😀 between"]
     fz = LineFeaturizer(["the", "мир"], "")
-    x = fz.features(split_page("\n".join(lines)))
+    x = fz.features("\n".join(lines))
     words = np.expm1(_column(x, "log_words"))
     assert words.round().tolist() == [len(re.findall(r"\w+", s)) for s in lines]
     stops = np.expm1(_column(x, "log_stops")).round().tolist()
@@ -213,7 +213,7 @@ def test_words_are_re_word_runs() -> None:
 def test_odd_characters_do_not_break_features() -> None:
     fz = LineFeaturizer(["the"], "")
     text = "lone \ud800 surrogate line\n\x00 nul and \x1c separators\n" + "𝕏" * 50
-    x = fz.features(split_page(text))
+    x = fz.features(text)
     assert x.shape[0] == 3 and np.isfinite(x).all()
 
 
@@ -286,5 +286,5 @@ def test_two_stage_training_stacks_out_of_fold_scores() -> None:
     assert spec["features"] == feature_names(1) and spec["stage2_features"] == feature_names(2)
     model = LineModel(spec)
     assert model.stage2 is not None
-    probs = model.predict(split_page(pages[0]["text"]))
+    probs = model.predict(pages[0]["text"])
     assert probs.shape == (6, 4) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)

@@ -5,7 +5,7 @@ process before the first document (load models there, not in ``__init__``, so st
 
 - ``MapStep.map(doc) -> doc``: change a document (extract, clean, annotate). May drop it by setting
   ``doc.reason`` (use ``self.reject``). A step whose cost is mostly fixed per call (numpy over a few
-  hundred lines) also overrides ``map_batch(docs)``: the engine hands it the live documents of a batch.
+  hundred lines) also overrides ``process_batch(docs)``: the engine hands it a batch's live documents.
 - ``FilterStep.filter(doc) -> Reason | None``: decide only; ``None`` keeps the document.
 - ``GlobalStep``: needs every document before it decides (deduplication). The engine runs it in three
   phases over shards: ``index`` (per shard, during the stream), ``resolve`` (partitioned reduce), and
@@ -14,7 +14,6 @@ process before the first document (load models there, not in ``__init__``, so st
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -48,28 +47,13 @@ class Step:
         has been changed (the engine then runs them one by one through ``process``, to find the bad one)."""
         return [self.process(doc) for doc in docs]
 
-    def run(self, docs: Iterable[Document]) -> Iterator[Document]:
-        """Process a stream; dropped documents pass through untouched so the engine can route them."""
-        for doc in docs:
-            yield doc if doc.reason is not None else self.process(doc)
-
 
 class MapStep(Step):
     def map(self, doc: Document) -> Document:
         raise NotImplementedError
 
-    def map_batch(self, docs: list[Document]) -> list[Document]:
-        raise NotImplementedError
-
     def process(self, doc: Document) -> Document:
         return self.map(doc)
-
-    @property
-    def batched(self) -> bool:
-        return type(self).map_batch is not MapStep.map_batch
-
-    def process_batch(self, docs: list[Document]) -> list[Document]:
-        return self.map_batch(docs) if self.batched else [self.map(doc) for doc in docs]
 
 
 class FilterStep(Step):

@@ -10,7 +10,7 @@ How lines are labelled:
 
 1. the line model (``lines.py``, shipped as ``models/clean_lines.json``) gives each line the probability
    of boilerplate / body / title / byline from its own features, its neighbours' and the page's; a whole
-   batch of pages is scored at once (``Clean.map_batch``, ``Cleaner.label_texts``), the rules run per page;
+   batch of pages is scored at once (``Clean.process_batch``, ``Cleaner.label_texts``), the rules run per page;
 2. the title is the most title-like line near the start of the body; byline lines are model- or
    rule-flagged short lines near it, from which author and date are parsed;
 3. comments are found by rule: a comment section opens after the body at the first vote-score line
@@ -147,7 +147,7 @@ def parse_author(line: str) -> str | None:
 class Labelled:
     """One page's lines, their labels (indices into ``LABELS``) and what was read from them."""
 
-    lines: list[str]
+    page: Page
     labels: np.ndarray
     probs: np.ndarray
     title: str | None = None
@@ -155,8 +155,10 @@ class Labelled:
     date: str | None = None
     comments: list[dict[str, Any]] = field(default_factory=list)
     site_repeated: int = 0
-    words: np.ndarray | None = None   # words and digits per line (from the featurizer), for the rules
-    digits: np.ndarray | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        return self.page.lines
 
     @property
     def body_mask(self) -> np.ndarray:
@@ -229,10 +231,6 @@ class Cleaner:
         self.site_table = site_table
         self.min_site_docs = min_site_docs
 
-    def label(self, page: Page, site: str | None = None) -> Labelled:
-        """The labels of one page (``label_texts`` does a batch at once, much faster per page)."""
-        return self.label_texts([page.source_text()], [site])[0]
-
     def label_texts(self, texts: list[str], sites: list[str | None] | None = None) -> list[Labelled]:
         """Label every line of every text: the model scores a whole batch at once, the rules run per page."""
         batch, probs = self.model.predict_batch(texts)
@@ -254,19 +252,16 @@ class Cleaner:
         return out
 
     def _rules(self, page: Page, labels: np.ndarray, probs: np.ndarray, site: str | None) -> Labelled:
-        out = Labelled(page.lines, labels, probs)
-        out.words, out.digits = page.words, page.digits
+        out = Labelled(page, labels, probs)
         if not page.lines:
             return out
         if self.site_table is not None and site is not None:
             repeated = self.site_table.lookup(site, page.lines) >= self.min_site_docs
             out.site_repeated = int(repeated.sum())
             out.labels[repeated] = BOILER
-        text, offsets, marks = page.text, page.offsets, page.marks
-        assert text is not None and offsets is not None and marks is not None
         # A copyright notice is never the article, whatever the model thinks of its neighbours.
-        out.labels[_copyright_lines(text, page.lines, offsets.tolist(), marks)] = BOILER
-        self._title_and_byline(out, marks)
+        out.labels[_copyright_lines(page.text, page.lines, page.offsets.tolist(), page.marks)] = BOILER
+        self._title_and_byline(out, page.marks)
         if self.comments:
             self._comments(out)
         return out
@@ -350,7 +345,7 @@ class Cleaner:
         # lines of one or two words with a digit can be one ("• 5", "+3", "12 points"): the regex runs on
         # those alone (most pages have none after their first paragraph).
         after = int(is_body.argmax()) + 1
-        words, digits = out.words[after:], out.digits[after:]
+        words, digits = out.page.words[after:], out.page.digits[after:]
         candidates = np.flatnonzero((words <= 2) & (digits > 0)) + after
         start = next((int(i) for i in candidates if SCORE_RE.match(lines[i])), None)
         if start is None:
@@ -453,9 +448,9 @@ class Clean(MapStep):
                                self.min_site_docs)
 
     def map(self, doc: Document) -> Document:
-        return self.map_batch([doc])[0]
+        return self.process_batch([doc])[0]
 
-    def map_batch(self, docs: list[Document]) -> list[Document]:
+    def process_batch(self, docs: list[Document]) -> list[Document]:
         if self.cleaner is None:
             self.setup()
         assert self.cleaner is not None

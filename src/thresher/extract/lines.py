@@ -4,20 +4,22 @@ A page arrives as text with one block per line (WET records, ``extract_plain_tex
 Features are computed for a *batch* of documents at once, with no Python work per line or per word: the
 texts are joined and turned into one array of code points; character classes come by table look-up and
 are counted per line with one ``bincount``; words are runs of word characters (``\\w``, as Python's ``re``
-defines it), each identified by a 64-bit polynomial hash of its lower-cased code points (prefix sums, so
-one pass over the characters) and looked up in the sorted hashes of the model's vocabulary. Per-document
+defines it), each identified by a 32-bit polynomial hash of its lower-cased code points (one prefix sum
+over the characters) and looked up in two small cuckoo tables of the model's vocabulary. Per-page
 quantities (position in the page, windows of neighbours) are segment operations over the batch. One
 document or a thousand go through the same code; batching only spreads numpy's fixed cost per call.
 
-The model is a small multilayer perceptron in one or two stages, read from a JSON file by pure numpy:
+The model is a small multilayer perceptron in two stages, read from a JSON file by pure numpy:
 
 - stage 1 sees the line's own features, its neighbours' and the page's;
-- stage 2 (optional) sees the same plus stage 1's scores of the neighbouring lines (windows before/after).
+- stage 2 sees only stage 1's scores: the line's, its neighbours' (windows before/after) and the page's.
 
 Classes: 0 boilerplate, 1 body, 2 title, 3 byline/date. Comments are found by rules in ``clean.py``.
 Language: stopword density uses the union of the most frequent words of 75 languages (derived from the
-lingua sentences by the training script and shipped in the model); pages where it says nothing (Chinese,
-Japanese, Thai) fall back on character classes, CJK function characters and punctuation.
+lingua sentences by the training script and shipped in the model). Features are made to mean the same in
+any script, since the training pages are nearly all in spaced, cased ones: CJK runs count one word per
+two characters and their most frequent characters as stopwords; a line without cased letters gets the
+average cased line's case features (``UNCASED_FILL``).
 """
 
 from __future__ import annotations
@@ -149,22 +151,14 @@ def feature_names(stage: int = 1) -> list[str]:
 class Page:
     """Non-blank lines of one page and where they came from."""
 
+    text: str                 # the text the lines come from
     lines: list[str]          # stripped of trailing whitespace, leading kept for the indent feature
     index: np.ndarray         # line number of each among all lines of the text (blank ones included)
-    text: str | None = None   # the text the lines come from
-    offsets: np.ndarray | None = None  # character offset of each line's start in ``text``
-    words: np.ndarray | None = None    # words per line (\w runs), for the rules of clean.py
-    digits: np.ndarray | None = None   # digits per line
-    marks: np.ndarray | None = None    # per line: COPYW and AUTHW if it holds such a word (for the rules)
-
-    def source_text(self) -> str:
-        """The page's text; rebuilt from the lines and their positions when it was not kept."""
-        if self.text is not None:
-            return self.text
-        raw = [""] * (int(self.index[-1]) + 1 if len(self.index) else 0)
-        for i, line in zip(self.index.tolist(), self.lines):
-            raw[i] = line
-        return "\n".join(raw)
+    offsets: np.ndarray       # character offset of each line's start in ``text``
+    # per line, from the featurizer, for the rules of clean.py (None from split_page):
+    words: np.ndarray | None = None    # words (\w runs)
+    digits: np.ndarray | None = None   # digits
+    marks: np.ndarray | None = None    # COPYW and AUTHW if it holds such a word
 
 
 def split_page(text: str) -> Page:
@@ -173,7 +167,7 @@ def split_page(text: str) -> Page:
     nonblank = [bool(s.strip()) for s in raw]
     index = np.flatnonzero(np.array(nonblank, dtype=bool)) if raw else np.zeros(0, dtype=np.int64)
     starts = np.cumsum([0] + [len(s) + 1 for s in raw[:-1]])
-    return Page(lines=[s.rstrip() for s in compress(raw, nonblank)], index=index, text=text,
+    return Page(text=text, lines=[s.rstrip() for s in compress(raw, nonblank)], index=index,
                 offsets=starts[index] if len(index) else np.zeros(0, dtype=np.int64))
 
 
@@ -475,13 +469,13 @@ class LineFeaturizer:
         pages = []
         for k, text in enumerate(texts):
             a, b = bounds[k], bounds[k + 1]
-            pages.append(Page(lines=lines[a:b], index=index[a:b], text=text, offsets=offsets[a:b],
+            pages.append(Page(text=text, lines=lines[a:b], index=index[a:b], offsets=offsets[a:b],
                               words=words[a:b], digits=digits[a:b], marks=marks[a:b]))
         return pages
 
-    def features(self, page: Page) -> np.ndarray:
+    def features(self, text: str) -> np.ndarray:
         """Stage-1 feature matrix (float32, lines x features) of one page."""
-        return self.featurize([page.source_text()]).x
+        return self.featurize([text]).x
 
 
 def stage2_inputs(p: np.ndarray, bounds: np.ndarray | None = None) -> np.ndarray:
@@ -607,6 +601,6 @@ class LineModel:
             return batch, p1
         return batch, self.stage2.predict_proba(stage2_inputs(p1, batch.bounds))
 
-    def predict(self, page: Page) -> np.ndarray:
+    def predict(self, text: str) -> np.ndarray:
         """Class probabilities of one page's lines."""
-        return self.predict_batch([page.source_text()])[1]
+        return self.predict_batch([text])[1]
