@@ -27,9 +27,20 @@ class Step:
     # True for a step whose output is the text "before filtering" (extraction): the run's report shows the
     # length of the text as it leaves the last such step (or as read, if there is none).
     produces_text: ClassVar[bool] = False
+    # The keys this step writes to ``doc.meta`` / ``doc.signals`` and their types (see thresher.schema):
+    # they fix the output's columns before the first document. A step whose keys depend on its parameters
+    # overrides ``meta_fields`` / ``signal_fields`` instead.
+    META: ClassVar[dict[str, Any]] = {}
+    SIGNALS: ClassVar[dict[str, Any]] = {}
 
     def setup(self) -> None:
         """Load models or compile patterns; called once per worker before the first document."""
+
+    def meta_fields(self) -> dict[str, Any]:
+        return dict(self.META)
+
+    def signal_fields(self) -> dict[str, Any]:
+        return dict(self.SIGNALS)
 
     def reject(self, rule: str, value: Any = None, threshold: Any = None, **extra: Any) -> Reason:
         return Reason(step=self.name, rule=rule, value=value, threshold=threshold, **extra)

@@ -3,6 +3,7 @@ then aggregate, reconcile and report."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -12,6 +13,8 @@ from typing import Any
 from thresher.atomic import read_json, write_json
 from thresher.engines.rundir import RunDir, aggregate, reconcile_line
 from thresher.engines.tasks import (
+    Task,
+    group_shards,
     merge_marker,
     phases_of,
     pipeline_key,
@@ -20,10 +23,11 @@ from thresher.engines.tasks import (
     run_resolve,
     run_shard_phase,
 )
-from thresher.io import Shard, plan_shards
+from thresher.io import fs, plan_shards
 from thresher.io.fs import local_dir
 from thresher.io.shards import DEFAULT_SHARD_BYTES
 from thresher.pipeline import Pipeline
+from thresher.schema import Schema
 
 
 class RunError(Exception):
@@ -69,46 +73,75 @@ class Progress:
             print(file=sys.stderr)
 
 
+MIN_GROUP_BYTES = 1 << 20
+
+
+def plan_tasks(inputs: list[str], fmt: str | None, shard_bytes: int, workers: int,
+               group_bytes: int | None = None) -> tuple[list[Task], list[str]]:
+    """The run's tasks, and the files of unknown format that input folders held (left out). Small files
+    are grouped into tasks of ``group_bytes``; by default about a quarter of each worker's share of the
+    input (so every worker gets several tasks), at least 1 MB and at most ``shard_bytes``."""
+    skipped: list[str] = []
+    shards = plan_shards(inputs, shard_bytes, fmt, skipped)
+    if not shards:
+        raise RunError(f"no input files found in {' '.join(inputs)}" +
+                       (f" ({len(skipped)} files of unknown format)" if skipped else ""))
+    sizes = [(s.end if s.end is not None else fs.size(s.path)) - s.start for s in shards]
+    if group_bytes is None:
+        group_bytes = min(shard_bytes, max(MIN_GROUP_BYTES, sum(sizes) // (4 * max(1, workers))))
+    return group_shards(shards, sizes, group_bytes), skipped
+
+
 def plan_run(run_dir: RunDir, inputs: list[str], pipeline: Pipeline, fmt: str | None,
-             shard_bytes: int) -> list[Shard]:
+             shard_bytes: int, workers: int, group_bytes: int | None = None) -> tuple[list[Task], list[str]]:
+    """The tasks of a new run (planned and saved in ``state/plan.json``), or of the run being resumed."""
     key = pipeline_key(pipeline)
     if run_dir.plan_path.exists():
         plan = read_json(run_dir.plan_path)
-        if plan["pipeline_key"] != key or plan["inputs"] != inputs:
+        if plan["pipeline_key"] != key or plan["inputs"] != inputs or "tasks" not in plan:
             raise RunError(f"{run_dir.path} holds a run of other inputs or another pipeline; "
                            "choose a new output folder, or pass --restart to discard it")
-        return [Shard.from_dict(s) for s in plan["shards"]]
-    shards = plan_shards(inputs, shard_bytes, fmt)
-    if not shards:
-        raise RunError(f"no input files found in {inputs}")
+        return [Task.from_dict(t) for t in plan["tasks"]], plan.get("skipped", [])
+    tasks, skipped = plan_tasks(inputs, fmt, shard_bytes, workers, group_bytes)
+    run_dir.create()
     write_json(run_dir.plan_path, {"inputs": inputs, "pipeline_key": key, "pipeline": pipeline.spec,
-                                          "pipeline_name": pipeline.name, "format": fmt,
-                                          "shards": [s.to_dict() for s in shards]})
-    return shards
+                                   "pipeline_name": pipeline.name, "steps": [s.name for s in pipeline.steps],
+                                   "format": fmt, "skipped": skipped,
+                                   "schema": Schema.of(pipeline.steps).to_dict(),
+                                   "tasks": [t.to_dict() for t in tasks]})
+    return tasks, skipped
 
 
 def execute(inputs: list[str], output: str | Path, pipeline: Pipeline, engine: Any, fmt: str | None = None,
             shard_bytes: int = DEFAULT_SHARD_BYTES, restart: bool = False, quiet: bool = False,
-            keep_work: bool = False) -> dict[str, Any]:
+            keep_work: bool = False, group_bytes: int | None = None) -> dict[str, Any]:
     """Run (or resume) ``pipeline`` over ``inputs`` into ``output``. Returns the aggregated stats, with
-    ``failed_tasks`` listing tasks that raised (their shards are retried by the next run)."""
+    ``failed_tasks`` listing tasks that raised (they are retried by the next run). Nothing is created
+    on disk before the inputs are planned: a usage mistake leaves no run directory behind."""
     run_dir = RunDir(local_dir(str(output)))  # file:// accepted; object-store URLs refused, with why
+    if run_dir.path.exists() and not run_dir.path.is_dir():
+        raise RunError(f"-o {output}: a file, not a folder; the run directory must be a folder")
     if restart and run_dir.path.exists():
         shutil.rmtree(run_dir.path)
+    workers = getattr(engine, "workers", None) or os.cpu_count() or 1
+    tasks, skipped = plan_run(run_dir, inputs, pipeline, fmt, shard_bytes, workers, group_bytes)
     run_dir.create()
-    shards = plan_run(run_dir, inputs, pipeline, fmt, shard_bytes)
-    shard_ids = [s.id for s in shards]
+    if skipped and not quiet:
+        shown = ", ".join(skipped[:5]) + (f", ... ({len(skipped) - 5} more)" if len(skipped) > 5 else "")
+        print(f"thresher: left out {len(skipped)} files of unknown format: {shown} "
+              "(all listed in state/plan.json; --format reads them as one format)", file=sys.stderr)
+    shard_ids = [t.id for t in tasks]
     progress = Progress(quiet)
     failed: list[str] = []
     for phase in phases_of(pipeline):
         if phase.kind == "shards":
-            tasks = [(run_dir, pipeline, phase, s) for s in shards if not run_dir.is_done(phase.name, s.id)]
+            todo = [(run_dir, pipeline, phase, t) for t in tasks if not run_dir.is_done(phase.name, t.id)]
             fn = run_shard_phase
         else:
             n = pipeline.global_steps[phase.stage - 1].n_partitions
-            tasks = [(run_dir, pipeline, phase, p, shard_ids) for p in range(n) if not resolve_done(run_dir, phase, p)]
+            todo = [(run_dir, pipeline, phase, p, shard_ids) for p in range(n) if not resolve_done(run_dir, phase, p)]
             fn = run_resolve
-        failed += _run_tasks(engine, fn, tasks, phase.name, progress)
+        failed += _run_tasks(engine, fn, todo, phase.name, progress)
         if phase.kind == "resolve" and not failed and not merge_marker(run_dir, phase).exists():
             failed += _run_tasks(engine, run_merge, [(run_dir, pipeline, phase, shard_ids)], f"{phase.name} merge",
                                  progress)
@@ -119,11 +152,16 @@ def execute(inputs: list[str], output: str | Path, pipeline: Pipeline, engine: A
     total["failed_tasks"] = failed
     total["complete"] = not failed
     total["pipeline"] = pipeline.name
+    total["skipped_inputs"] = len(skipped)
     total["wall_seconds"] = round(time.time() - progress.start, 3)
     write_json(run_dir.stats / "summary.json", total)
     if not failed and not keep_work:
         shutil.rmtree(run_dir.work, ignore_errors=True)
     if not failed:
+        from thresher.report.card import write_card
+
+        write_card(run_dir.path, total, read_json(run_dir.plan_path), Schema.of(pipeline.steps),
+                   pipeline.writer.get("format", "jsonl.zst"))
         _write_report(run_dir)
     return total
 
@@ -142,8 +180,8 @@ def _run_tasks(engine: Any, fn: Any, tasks: list[tuple], label: str, progress: P
     progress.phase(label, len(tasks))
     for task, result in engine.map(fn, tasks, progress.add_docs):
         if isinstance(result, Exception):
-            target = task[3]  # a Shard, a partition number, or (merge) the list of shard ids
-            what = target.id if isinstance(target, Shard) else f"partition {target}" if isinstance(target, int) else "merge"
+            target = task[3]  # a Task, a partition number, or (merge) the list of task ids
+            what = target.id if isinstance(target, Task) else f"partition {target}" if isinstance(target, int) else "merge"
             failed.append(f"{label} {what}: {type(result).__name__}: {result}")
             print(f"\nthresher: task {label} {what} failed: {result}", file=sys.stderr)
         progress.task_done()

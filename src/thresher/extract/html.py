@@ -93,6 +93,8 @@ BACKENDS = {"resiliparse": resiliparse_extract, "trafilatura": trafilatura_extra
 class Extract(MapStep):
     name = "extract"
     produces_text = True
+    META = {"title": str, "author": str, "date": str, "html_lang": str, "extractor": str}
+    SIGNALS = {"html_bytes": int}
 
     def __init__(self, backend: str = "resiliparse", max_bytes: int = 20_000_000, timeout_s: float = 30.0,
                  min_chars: int = 1):

@@ -14,6 +14,8 @@ from thresher.steps import FilterStep
 
 class FineWebQuality(FilterStep):
     name = "fineweb_quality"
+    SIGNALS = {"fineweb_line_punct_ratio": float, "fineweb_short_line_ratio": float,
+               "fineweb_char_dup_ratio": float, "fineweb_list_ratio": float}
 
     def __init__(self, line_punct_thr: float | None = 0.12, line_punct_exclude_zero: bool = False,
                  short_line_thr: float | None = 0.67, short_line_length: int = 30,

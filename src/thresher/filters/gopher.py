@@ -18,6 +18,9 @@ class GopherQuality(FilterStep):
     """Document length, mean word length, symbol ratios, bullet/ellipsis lines, alphabetic words, stop words."""
 
     name = "gopher_quality"
+    SIGNALS = {"gopher_words": int, "gopher_mean_word_length": float, "gopher_hash_ratio": float,
+               "gopher_ellipsis_ratio": float, "gopher_bullet_lines_ratio": float,
+               "gopher_ellipsis_lines_ratio": float, "gopher_alpha_words_ratio": float, "gopher_stop_words": int}
 
     def __init__(self, min_doc_words: int | None = 50, max_doc_words: int | None = 100_000,
                  min_avg_word_length: float | None = 3, max_avg_word_length: float | None = 10,
@@ -96,6 +99,11 @@ class GopherRepetition(FilterStep):
         self.dup_line_char_frac, self.dup_para_char_frac = dup_line_char_frac, dup_para_char_frac
         self.top_n_grams = {int(k): v for k, v in (_TOP_N_GRAMS if top_n_grams is None else top_n_grams).items()}
         self.dup_n_grams = {int(k): v for k, v in (_DUP_N_GRAMS if dup_n_grams is None else dup_n_grams).items()}
+
+    def signal_fields(self) -> dict[str, type]:
+        keys = ["dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac"]
+        keys += [f"top_{n}_gram" for n in self.top_n_grams] + [f"dup_{n}_gram" for n in self.dup_n_grams]
+        return {f"gopher_{k}": float for k in keys}
 
     def signals(self, doc: Document) -> dict[str, float]:
         st = text_stats(doc)

@@ -29,6 +29,9 @@ class RefinedWebQuality(FilterStep):
     stop words."""
 
     name = "refinedweb_quality"
+    SIGNALS = {"refinedweb_words": int, "refinedweb_mean_word_length": float, "refinedweb_symbol_ratio": float,
+               "refinedweb_bullet_lines_ratio": float, "refinedweb_ellipsis_lines_ratio": float,
+               "refinedweb_non_alpha_words_ratio": float, "refinedweb_stop_words": int}
 
     def __init__(self, min_words: int | None = 50, max_words: int | None = 100_000,
                  min_avg_word_length: float | None = 3, max_avg_word_length: float | None = 10,
@@ -82,6 +85,10 @@ class RefinedWebLines(MapStep):
     """RefinedWeb's line-wise corrections; drops the page when they remove too many of its words."""
 
     name = "refinedweb_lines"
+    SIGNALS = {"refinedweb_lines_removed": int, "refinedweb_words_removed_ratio": float}
+
+    def meta_fields(self) -> dict:
+        return {"removed_lines": [{"line": str, "rule": str, "step": str}]} if self.keep_removed else {}
 
     def __init__(self, max_uppercase_ratio: float | None = 0.5, max_numeric_ratio: float | None = 0.999999,
                  remove_counters: bool = True, min_words_per_line: int | None = 2,
