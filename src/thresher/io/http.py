@@ -14,8 +14,10 @@ _STATUS = re.compile(rb"^HTTP/\d(?:\.\d)?\s+(\d{3})")
 
 
 def decode_content(body: bytes, content_encoding: str | None) -> bytes:
-    """Undo gzip/deflate content encoding, keeping what decodes of a damaged stream."""
+    """Undo gzip/deflate/brotli content encoding, keeping what decodes of a damaged stream."""
     encoding = (content_encoding or "").strip().lower()
+    if encoding == "br" and body:
+        return _unbrotli(body)
     if encoding not in ("gzip", "x-gzip", "deflate") or not body:
         return body
     wbits = 47 if encoding != "deflate" else 15  # 47: gzip or zlib header, auto-detected
@@ -25,6 +27,20 @@ def decode_content(body: bytes, content_encoding: str | None) -> bytes:
         for i in range(0, len(body), 1 << 16):
             out.append(decoder.decompress(body[i:i + (1 << 16)]))
     except zlib.error:
+        if not out:
+            return body  # not actually encoded
+    return b"".join(out)
+
+
+def _unbrotli(body: bytes) -> bytes:
+    import brotli  # a dependency of fastwarc, so always there
+
+    decoder = brotli.Decompressor()
+    out = []
+    try:
+        for i in range(0, len(body), 1 << 16):
+            out.append(decoder.process(body[i:i + (1 << 16)]))
+    except brotli.error:
         if not out:
             return body  # not actually encoded
     return b"".join(out)
