@@ -100,3 +100,19 @@ def test_unknown_files_in_an_input_folder_are_listed(tmp_path):
     result = thresher("run", str(data), "-o", str(tmp_path / "run"), "--preset", "extract")
     assert result.returncode == 0, result.stderr
     assert "left out 1 files of unknown format" in result.stderr and str(Path(data / "LICENSE")) in result.stderr
+
+
+def test_progress_in_a_log_is_one_plain_line_per_phase_in_words(tmp_path):
+    result = thresher("run", str(SAMPLE), "-o", str(tmp_path / "run"), "--preset", "default")
+    assert result.returncode == 0, result.stderr
+    lines = [x for x in result.stderr.splitlines() if not x.startswith("thresher: left out")]
+    assert "\r" not in result.stderr
+    labels = [x.split(":")[0] if x.startswith("read") else ":".join(x.split(":")[:2]) for x in lines]
+    assert labels == ["read+filter, exact_dedup", "exact_dedup: resolve", "exact_dedup: apply, minhash_dedup",
+                      "minhash_dedup: resolve", "minhash_dedup: apply"]
+    assert lines[0].startswith("read+filter, exact_dedup: index: 1/1 tasks (100%)") and lines[0].endswith(", 29 docs")
+    # every later phase counts the documents it reads, once: the survivors of the phase before
+    summary = __import__("json").loads((tmp_path / "run" / "stats" / "summary.json").read_text())
+    survivors = summary["phases"]["p0"]["kept"]
+    assert f"apply, minhash_dedup: index: {survivors}/{survivors} docs (100%)" in lines[2]
+    assert all("ETA" in x and ("/s" in x or "s/" in x) for x in lines)  # a rate: per second, or seconds per
