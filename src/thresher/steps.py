@@ -71,6 +71,16 @@ class FilterStep(Step):
     def filter(self, doc: Document) -> Reason | None:
         raise NotImplementedError
 
+    def decide(self, doc: Document) -> Reason | None:
+        """The decision from what this step already wrote to ``doc.signals``/``doc.meta``, without
+        computing anything again. A step that implements it (its ``filter`` = compute the signals, then
+        ``decide``) can be re-thresholded on a finished run: ``thresher refilter``."""
+        raise NotImplementedError
+
+    @property
+    def decides_from_signals(self) -> bool:
+        return type(self).decide is not FilterStep.decide
+
     def process(self, doc: Document) -> Document:
         reason = self.filter(doc)
         if reason is not None:

@@ -66,13 +66,14 @@ def _add(total: dict, part: dict) -> None:
 
 def aggregate(run_dir: RunDir) -> dict[str, Any]:
     """Sum the per-shard stats into the run's totals, with the reconciliation of every input record."""
-    total: dict[str, Any] = {"read": 0, "kept": 0, "rejected": 0, "errors": 0, "steps": {}, "reasons": {},
+    total: dict[str, Any] = {"read": 0, "kept": 0, "rejected": 0, "errors": 0, "input_bytes": 0, "steps": {}, "reasons": {},
                              "languages": {}, "length_hist": {}, "removed_by_site": {}, "phases": {}}
     for stats in run_dir.shard_stats():
         phase = stats["phase"]
-        _add(total["phases"].setdefault(phase, {}), {k: stats[k] for k in ("read", "kept", "rejected", "errors",
-                                                                          "seconds")})
+        _add(total["phases"].setdefault(phase, {}), {k: stats.get(k, 0) for k in ("read", "kept", "rejected", "errors",
+                                                                                 "seconds", "input_bytes")})
         total["read"] += stats["read"] if stats["first"] else 0
+        total["input_bytes"] += stats.get("input_bytes", 0) if stats["first"] else 0
         total["kept"] += stats["kept"] if stats["last"] else 0
         total["rejected"] += stats["rejected"]
         total["errors"] += stats["errors"]

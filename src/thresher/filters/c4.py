@@ -221,6 +221,9 @@ class C4Badwords(FilterStep):
         if self._phrases is not None:
             found.update(self._phrases.findall(lower))
         doc.signals["c4_badwords"] = len(found)
-        if len(found) > self.max_badwords:
-            return self.reject("badwords", len(found), self.max_badwords)
+        return self.decide(doc)
+
+    def decide(self, doc: Document) -> Reason | None:
+        if doc.signals["c4_badwords"] > self.max_badwords:
+            return self.reject("badwords", doc.signals["c4_badwords"], self.max_badwords)
         return None

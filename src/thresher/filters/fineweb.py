@@ -41,8 +41,12 @@ class FineWebQuality(FilterStep):
         return sig
 
     def filter(self, doc: Document) -> Reason | None:
-        s = self.signals(doc)
-        if not text_stats(doc).nonempty_nl_lines:
+        self.signals(doc)
+        return self.decide(doc)
+
+    def decide(self, doc: Document) -> Reason | None:
+        s = doc.signals
+        if not doc.text or doc.text.isspace():  # no non-blank line
             return self.reject("empty", 0, 1)
         punct = s["fineweb_line_punct_ratio"]
         punct_low = punct < (self.line_punct_thr or 0) and not (punct == 0 and self.line_punct_exclude_zero)

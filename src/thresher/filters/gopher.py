@@ -60,7 +60,11 @@ class GopherQuality(FilterStep):
         return sig
 
     def filter(self, doc: Document) -> Reason | None:
-        s = self.signals(doc)
+        self.signals(doc)
+        return self.decide(doc)
+
+    def decide(self, doc: Document) -> Reason | None:
+        s = doc.signals
         words, mean_len = s["gopher_words"], s["gopher_mean_word_length"]
         return first_broken(self, [
             ("short_doc", words, self.min_doc_words, words < (self.min_doc_words or 0)),
@@ -125,7 +129,11 @@ class GopherRepetition(FilterStep):
         return sig
 
     def filter(self, doc: Document) -> Reason | None:
-        s = self.signals(doc)
+        self.signals(doc)
+        return self.decide(doc)
+
+    def decide(self, doc: Document) -> Reason | None:
+        s = doc.signals
         if not doc.text:
             return self.reject("empty", 0, 1)
         checks = [(rule, s[f"gopher_{rule}"], thr, s[f"gopher_{rule}"] > (thr or 0)) for rule, thr in (

@@ -220,7 +220,11 @@ class LanguageFilter(FilterStep):
         if code is None or score is None:
             code, score = self._lid.detect(doc.text)
             doc.meta["language"] = code
-            doc.meta["language_score"] = score = round(score, 4)
+            doc.meta["language_score"] = round(score, 4)
+        return self.decide(doc)
+
+    def decide(self, doc: Document) -> Reason | None:
+        code, score = doc.meta["language"], doc.meta["language_score"]
         if self.languages and code not in self.languages:
             return self.reject("language", code, sorted(self.languages))
         threshold = self.min_score.get(code, 0.0) if isinstance(self.min_score, dict) else self.min_score

@@ -62,7 +62,11 @@ class RefinedWebQuality(FilterStep):
         return sig
 
     def filter(self, doc: Document) -> Reason | None:
-        s = self.signals(doc)
+        self.signals(doc)
+        return self.decide(doc)
+
+    def decide(self, doc: Document) -> Reason | None:
+        s = doc.signals
         n, mean = s["refinedweb_words"], s["refinedweb_mean_word_length"]
         sym, bul = s["refinedweb_symbol_ratio"], s["refinedweb_bullet_lines_ratio"]
         ell, non_alpha = s["refinedweb_ellipsis_lines_ratio"], s["refinedweb_non_alpha_words_ratio"]
