@@ -203,7 +203,10 @@ def reason_from_row(reason: dict[str, Any] | None) -> Reason | None:
         return None
 
     def pick(number: str, text: str) -> Any:
-        return reason.get(number) if reason.get(number) is not None else reason.get(text)
+        value = reason.get(number)
+        if value is None:
+            return reason.get(text)
+        return int(value) if isinstance(value, float) and value.is_integer() else value  # stored as a double
 
     return Reason(step=reason["step"], rule=reason["rule"], value=pick("value", "value_text"),
                   threshold=pick("threshold", "threshold_text"), duplicate_of=reason.get("duplicate_of"),

@@ -205,7 +205,7 @@ class ShardCounts:
     def __init__(self, steps: list[Step], measure_extracted: bool):
         self.steps = steps
         n = len(steps)
-        self.seconds, self.dropped, self.entered = [0.0] * n, [0] * n, [0] * n
+        self.seconds, self.dropped, self.entered, self.bytes = [0.0] * n, [0] * n, [0] * n, [0] * n
         self.read = 0
         self.reasons: Counter[str] = Counter()
         self.languages: Counter[str] = Counter()
@@ -230,6 +230,8 @@ class ShardCounts:
             if not live:
                 break
             self.entered[i] += len(live)
+            # characters of text (or bytes of HTML not yet extracted) entering the step: its throughput
+            self.bytes[i] += sum(len(doc.raw) if doc.raw is not None else len(doc.text) for doc in live)
             start = perf_counter()
             out = None
             if step.batched and len(live) > 1:
@@ -269,8 +271,8 @@ class ShardCounts:
         if last:
             length_hist["kept"] = dict(self.length_kept)
         return {
-            "steps": {s.name: {"in": self.entered[i], "dropped": self.dropped[i], "seconds": round(self.seconds[i], 4)}
-                      for i, s in enumerate(self.steps)},
+            "steps": {s.name: {"in": self.entered[i], "dropped": self.dropped[i], "seconds": round(self.seconds[i], 4),
+                               "bytes": self.bytes[i]} for i, s in enumerate(self.steps)},
             "reasons": dict(self.reasons), "languages": dict(self.languages) if last else {},
             "length_hist": length_hist,
             "removed_by_site": dict(self.removed_by_site.most_common(50)),
