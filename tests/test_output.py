@@ -218,3 +218,25 @@ def test_the_card_describes_the_run(runs):
     assert "`extract` -> `lid` -> `gopher_quality` -> `exact_dedup`" in card
     assert "`gopher_quality.short_doc`" in card and "| 12 |" in card
 
+
+
+@pytest.mark.parametrize("name", ["extract", "clean", "lid", "language_filter", "pii", "url_filter", "gopher_quality",
+                                  "gopher_repetition", "c4_lines", "fineweb_quality", "refinedweb_quality",
+                                  "refinedweb_lines"])
+def test_every_step_declares_the_keys_it_writes(name):
+    from thresher.pipeline import make_step
+    from thresher.steps import FilterStep
+
+    step = make_step(name)
+    step.setup()
+    text = "\n".join(lorem(i, 30) + " Write to ann@example.org." for i in range(6))
+    raw = page("A title", [lorem(1), lorem(2)]) if name == "extract" else None
+    doc = Document(id="d", text="" if raw else text, url="https://example.org/a", raw=raw)
+    step.process(doc)
+    assert set(doc.signals) <= set(step.signal_fields()), set(doc.signals) - set(step.signal_fields())
+    assert set(doc.meta) <= set(step.meta_fields()), set(doc.meta) - set(step.meta_fields())
+    declared = {**step.signal_fields(), **step.meta_fields()}
+    assert set(step.rule_signals().values()) <= set(declared)
+    if isinstance(step, FilterStep) and step.decides_from_signals:  # the same decision from stored signals
+        stored = Document(id="d", text=doc.text, meta=dict(doc.meta), signals=dict(doc.signals))
+        assert step.decide(stored) == step.filter(doc)

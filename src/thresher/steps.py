@@ -32,6 +32,8 @@ class Step:
     # overrides ``meta_fields`` / ``signal_fields`` instead.
     META: ClassVar[dict[str, Any]] = {}
     SIGNALS: ClassVar[dict[str, Any]] = {}
+    # rule -> the signal (or meta key) it tests against its threshold: the report draws its distribution
+    RULE_SIGNALS: ClassVar[dict[str, str]] = {}
 
     def setup(self) -> None:
         """Load models or compile patterns; called once per worker before the first document."""
@@ -41,6 +43,9 @@ class Step:
 
     def signal_fields(self) -> dict[str, Any]:
         return dict(self.SIGNALS)
+
+    def rule_signals(self) -> dict[str, str]:
+        return dict(self.RULE_SIGNALS)
 
     def reject(self, rule: str, value: Any = None, threshold: Any = None, **extra: Any) -> Reason:
         return Reason(step=self.name, rule=rule, value=value, threshold=threshold, **extra)

@@ -71,7 +71,8 @@ def aggregate(run_dir: RunDir) -> dict[str, Any]:
     for stats in run_dir.shard_stats():
         phase = stats["phase"]
         _add(total["phases"].setdefault(phase, {}), {k: stats.get(k, 0) for k in ("read", "kept", "rejected", "errors",
-                                                                                 "seconds", "input_bytes")})
+                                                                                 "seconds", "input_bytes",
+                                                                                 "read_bytes")})
         total["read"] += stats["read"] if stats["first"] else 0
         total["input_bytes"] += stats.get("input_bytes", 0) if stats["first"] else 0
         total["kept"] += stats["kept"] if stats["last"] else 0

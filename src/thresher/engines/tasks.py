@@ -166,6 +166,7 @@ def run_shard_phase(run_dir: RunDir, pipeline: Pipeline, phase: Phase, task: Tas
     counts = ShardCounts(steps, measure_extracted=phase.stage == 0)
     for batch in _batches(source):
         counts.read += len(batch)
+        counts.read_bytes += sum(len(doc.raw) if doc.raw is not None else len(doc.text) for doc in batch)
         if progress is not None:
             progress(len(batch))
         for doc in counts.run_steps(batch, errors):  # a document a step raised on is logged, not returned
@@ -192,7 +193,7 @@ def run_shard_phase(run_dir: RunDir, pipeline: Pipeline, phase: Phase, task: Tas
         # every record the reader met: documents it yielded plus records it could not read
         "read": counts.read + errors.reader_errors,
         "kept": kept_out.count, "rejected": rejected_out.count, "errors": errors.reader_errors + errors.step_errors,
-        "seconds": round(time.time() - started, 4),
+        "seconds": round(time.time() - started, 4), "read_bytes": counts.read_bytes,
         **counts.to_dict(last),
     }
     write_json(run_dir.stats_path(phase.name, task.id), stats)
@@ -207,6 +208,7 @@ class ShardCounts:
         n = len(steps)
         self.seconds, self.dropped, self.entered, self.bytes = [0.0] * n, [0] * n, [0] * n, [0] * n
         self.read = 0
+        self.read_bytes = 0   # text characters (or HTML bytes) of the documents read: the phase's throughput
         self.reasons: Counter[str] = Counter()
         self.languages: Counter[str] = Counter()
         self.removed_by_site: Counter[str] = Counter()

@@ -93,6 +93,7 @@ class C4Lines(MapStep):
     SIGNALS = {"c4_lines_removed": {rule: int for rule in ("too_long_word", "no_terminal_punct", "too_few_words",
                                                           "javascript", "policy")},
                "c4_lines_kept": int, "c4_sentences": int}
+    RULE_SIGNALS = {"too_few_sentences": "c4_sentences"}
 
     def meta_fields(self) -> dict:
         return {"removed_lines": [{"line": str, "rule": str, "step": str}]} if self.keep_removed else {}
@@ -192,6 +193,7 @@ class C4Badwords(FilterStep):
     name = "c4_badwords"
 
     SIGNALS = {"c4_badwords": int}
+    RULE_SIGNALS = {"badwords": "c4_badwords"}
 
     def __init__(self, words_file: str, word_boundaries: bool = True, max_badwords: int = 0) -> None:
         self.words_file = words_file

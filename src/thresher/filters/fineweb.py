@@ -16,6 +16,8 @@ class FineWebQuality(FilterStep):
     name = "fineweb_quality"
     SIGNALS = {"fineweb_line_punct_ratio": float, "fineweb_short_line_ratio": float,
                "fineweb_char_dup_ratio": float, "fineweb_list_ratio": float}
+    RULE_SIGNALS = {rule: f"fineweb_{rule}" for rule in ("line_punct_ratio", "short_line_ratio", "char_dup_ratio",
+                                                           "list_ratio")}
 
     def __init__(self, line_punct_thr: float | None = 0.12, line_punct_exclude_zero: bool = False,
                  short_line_thr: float | None = 0.67, short_line_length: int = 30,

@@ -21,6 +21,12 @@ class GopherQuality(FilterStep):
     SIGNALS = {"gopher_words": int, "gopher_mean_word_length": float, "gopher_hash_ratio": float,
                "gopher_ellipsis_ratio": float, "gopher_bullet_lines_ratio": float,
                "gopher_ellipsis_lines_ratio": float, "gopher_alpha_words_ratio": float, "gopher_stop_words": int}
+    RULE_SIGNALS = {"short_doc": "gopher_words", "long_doc": "gopher_words",
+                    "mean_word_length_low": "gopher_mean_word_length",
+                    "mean_word_length_high": "gopher_mean_word_length", "hash_ratio": "gopher_hash_ratio",
+                    "ellipsis_ratio": "gopher_ellipsis_ratio", "bullet_lines": "gopher_bullet_lines_ratio",
+                    "ellipsis_lines": "gopher_ellipsis_lines_ratio", "alpha_words": "gopher_alpha_words_ratio",
+                    "stop_words": "gopher_stop_words"}
 
     def __init__(self, min_doc_words: int | None = 50, max_doc_words: int | None = 100_000,
                  min_avg_word_length: float | None = 3, max_avg_word_length: float | None = 10,
@@ -108,6 +114,9 @@ class GopherRepetition(FilterStep):
         keys = ["dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac"]
         keys += [f"top_{n}_gram" for n in self.top_n_grams] + [f"dup_{n}_gram" for n in self.dup_n_grams]
         return {f"gopher_{k}": float for k in keys}
+
+    def rule_signals(self) -> dict[str, str]:
+        return {key[len("gopher_"):]: key for key in self.signal_fields()}  # dup_line_frac: gopher_dup_line_frac
 
     def signals(self, doc: Document) -> dict[str, float]:
         st = text_stats(doc)

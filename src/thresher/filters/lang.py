@@ -201,6 +201,7 @@ class LanguageFilter(FilterStep):
 
     name: ClassVar[str] = "language_filter"
     META: ClassVar[dict] = {"language": str, "language_score": float}  # when no lid step ran before it
+    RULE_SIGNALS: ClassVar[dict] = {"language_score": "language_score"}
 
     def __init__(self, languages: Iterable[str] | str | None = ("en",), min_score: float | dict[str, float] = 0.65,
                  backend: str = "cld2", model_path: str | None = None, best_effort: bool = True) -> None:

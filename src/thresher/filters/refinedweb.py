@@ -32,6 +32,12 @@ class RefinedWebQuality(FilterStep):
     SIGNALS = {"refinedweb_words": int, "refinedweb_mean_word_length": float, "refinedweb_symbol_ratio": float,
                "refinedweb_bullet_lines_ratio": float, "refinedweb_ellipsis_lines_ratio": float,
                "refinedweb_non_alpha_words_ratio": float, "refinedweb_stop_words": int}
+    RULE_SIGNALS = {"short_doc": "refinedweb_words", "long_doc": "refinedweb_words",
+                    "mean_word_length_low": "refinedweb_mean_word_length",
+                    "mean_word_length_high": "refinedweb_mean_word_length",
+                    "symbol_ratio": "refinedweb_symbol_ratio", "bullet_lines": "refinedweb_bullet_lines_ratio",
+                    "ellipsis_lines": "refinedweb_ellipsis_lines_ratio",
+                    "non_alpha_words": "refinedweb_non_alpha_words_ratio", "stop_words": "refinedweb_stop_words"}
 
     def __init__(self, min_words: int | None = 50, max_words: int | None = 100_000,
                  min_avg_word_length: float | None = 3, max_avg_word_length: float | None = 10,
@@ -90,6 +96,7 @@ class RefinedWebLines(MapStep):
 
     name = "refinedweb_lines"
     SIGNALS = {"refinedweb_lines_removed": int, "refinedweb_words_removed_ratio": float}
+    RULE_SIGNALS = {"words_removed": "refinedweb_words_removed_ratio"}
 
     def meta_fields(self) -> dict:
         return {"removed_lines": [{"line": str, "rule": str, "step": str}]} if self.keep_removed else {}

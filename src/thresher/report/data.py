@@ -229,44 +229,43 @@ def _figures(line: bytes) -> dict[str, Any]:
 
 
 class _SignalTally:
-    """Values of every numeric signal (a uniform sample per signal, for the report's distributions), and
-    which signal each rule tests: the signal whose value its drops carry (``Reason.value``)."""
+    """For each rule that tests a signal (``Step.rule_signals``): a uniform sample of that signal's values
+    over the documents that carry it, and the rule's threshold and side, read from its drops."""
 
-    def __init__(self, per_signal: int):
+    def __init__(self, per_signal: int, rule_signals: dict[str, str]):
         self.per_signal = per_signal
+        self.rule_signals = rule_signals
+        self.wanted = set(rule_signals.values())
         self.values: dict[str, _Reservoir] = {}
-        self.votes: dict[str, Counter] = {}
         self.thresholds: dict[str, tuple[float, bool]] = {}
 
     def add(self, figures: dict[str, Any], reason: dict[str, Any] | None) -> None:
         for key, value in figures.items():
-            self.values.setdefault(key, _Reservoir(self.per_signal, seed=len(self.values))).add(float(value))
+            if key in self.wanted:
+                self.values.setdefault(key, _Reservoir(self.per_signal, seed=len(self.values))).add(float(value))
         value, threshold = (reason or {}).get("value"), (reason or {}).get("threshold")
-        if isinstance(value, (int, float)) and isinstance(threshold, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, (int, float)) and isinstance(threshold, (int, float)):
             key = reason_key(reason)
-            votes = self.votes.setdefault(key, Counter())
-            for signal, v in figures.items():
-                if v == value:
-                    votes[signal] += 1
-            self.thresholds.setdefault(key, (float(threshold), value < threshold))
+            if key in self.rule_signals and key not in self.thresholds:
+                self.thresholds[key] = (float(threshold), value < threshold)
 
     def finish(self, out: Samples) -> None:
         out.values = {k: r.items for k, r in self.values.items()}
-        for key, votes in self.votes.items():
-            if votes:
-                out.rule_signal[key] = votes.most_common(1)[0][0]
-                out.rule_threshold[key] = self.thresholds[key]
+        for key, threshold in self.thresholds.items():
+            out.rule_signal[key] = self.rule_signals[key]
+            out.rule_threshold[key] = threshold
 
 
 def collect_samples(run_dir: str | Path, per_rule: int = 3, lines_per_rule: int = 6,
                     kept_scan_bytes: int = 256 << 20, rejected_scan_bytes: int = 4 << 30,
-                    kept_samples: int = 6, per_signal: int = 50_000) -> Samples:
+                    kept_samples: int = 6, per_signal: int = 50_000,
+                    rule_signals: dict[str, str] | None = None) -> Samples:
     """Drop samples per rule and duplicate clusters (rejected/, up to ``rejected_scan_bytes`` of JSON), and
     removed lines (rejected/, then kept/ up to ``kept_scan_bytes``). Blank removed lines are neither
     counted nor sampled: they carry nothing to look at. The budgets bound the report's time on huge runs
     (about 10 s per GB of JSON on one core); what was cut short is said on the page."""
     out = Samples()
-    tally = _SignalTally(per_signal)
+    tally = _SignalTally(per_signal, rule_signals or {})
     kept_reservoir = _Reservoir(kept_samples, seed=1)
     reservoirs: dict[str, _Reservoir] = {}
     line_reservoirs: dict[str, _Reservoir] = {}
