@@ -67,6 +67,9 @@ def run_cli(argv: list[str]) -> int:
             pipeline.writer["format"] = args.output_format
         if args.max_file_mb:
             pipeline.writer["max_file_mb"] = args.max_file_mb
+        from thresher.io.writers import check_format
+
+        check_format(pipeline.writer.get("format", "jsonl.zst"))
         engine = make_engine(args.engine, args.workers, args.address, args.ray_tmp)
     except (ValueError, OSError, ImportError) as exc:
         print(f"thresher run: {exc}", file=sys.stderr)

@@ -155,7 +155,7 @@ def execute(inputs: list[str], output: str | Path, pipeline: Pipeline, engine: A
     workers = getattr(engine, "workers", None) or os.cpu_count() or 1
     tasks, skipped = plan_run(run_dir, inputs, pipeline, fmt, shard_bytes, workers, group_bytes)
     run_dir.create()
-    if skipped and not quiet:
+    if skipped:  # said even with -q: an input left out is not progress
         shown = ", ".join(skipped[:5]) + (f", ... ({len(skipped) - 5} more)" if len(skipped) > 5 else "")
         print(f"thresher: left out {len(skipped)} files of unknown format: {shown} "
               "(all listed in state/plan.json; --format reads them as one format)", file=sys.stderr)

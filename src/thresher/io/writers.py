@@ -69,14 +69,15 @@ class _ParquetFile:
         os.replace(self.tmp, self.path)
 
 
-def _check_format(fmt: str) -> None:
+def check_format(fmt: str) -> None:
+    """Raises (ValueError, ImportError) unless ``fmt`` can be written here: before a run, not in its tasks."""
     if fmt not in EXTENSIONS:
         raise ValueError(f"unknown output format {fmt!r}; choose from {sorted(EXTENSIONS)}")
     if fmt == "parquet":
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise RuntimeError("Parquet output needs the parquet extra: pip install 'thresher[parquet]'") from None
+            raise ImportError("Parquet output needs the parquet extra: pip install 'thresher[parquet]'") from None
 
 
 class OutputWriter:
@@ -85,7 +86,7 @@ class OutputWriter:
 
     def __init__(self, folder: Path, prefix: str, fmt: str, schema: Schema,
                  max_bytes: int = DEFAULT_MAX_FILE_BYTES):
-        _check_format(fmt)
+        check_format(fmt)
         self.folder, self.prefix, self.fmt, self.schema = Path(folder), prefix, fmt, schema
         self.max_bytes = max(1, max_bytes)
         self.count = 0

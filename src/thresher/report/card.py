@@ -51,7 +51,7 @@ def card_text(summary: dict[str, Any], plan: dict[str, Any], schema: Schema, wri
     lines = [
         "---", yaml.dump(header, Dumper=_NoAliases, sort_keys=False, allow_unicode=True).rstrip(), "---", "",
         f"# {header['pretty_name']}", "",
-        "Made by [thresher](https://github.com/) from raw web data: every input record is in `kept/`, in "
+        "Made by thresher from raw web data: every input record is in `kept/`, in "
         "`rejected/` with the reason it was dropped, or in `errors/`.", "",
         "## Pipeline", "",
         f"`{plan.get('pipeline_name') or 'custom'}`: " + (" -> ".join(f"`{s}`" for s in steps) or "(no steps)"),
