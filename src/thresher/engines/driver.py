@@ -127,7 +127,10 @@ def plan_run(run_dir: RunDir, inputs: list[str], pipeline: Pipeline, fmt: str | 
     key = pipeline_key(pipeline)
     if run_dir.plan_path.exists():
         plan = read_json(run_dir.plan_path)
-        if plan["pipeline_key"] != key or plan["inputs"] != inputs or "tasks" not in plan:
+        if "tasks" not in plan:
+            raise RunError(f"{run_dir.path} holds a run planned by an older thresher (shards, not tasks); "
+                           "pass --restart to run it again, or choose a new output folder")
+        if plan["pipeline_key"] != key or plan["inputs"] != inputs:
             raise RunError(f"{run_dir.path} holds a run of other inputs or another pipeline; "
                            "choose a new output folder, or pass --restart to discard it")
         return [Task.from_dict(t) for t in plan["tasks"]], plan.get("skipped", [])
