@@ -123,7 +123,12 @@ def load_pipeline(preset: str | None = None, config: str | Path | None = None) -
     if preset and config:
         raise ValueError("give a preset or a config file, not both")
     if config:
-        spec = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
+        try:
+            spec = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{config}:{mark.line + 1}:{mark.column + 1}" if mark else str(config)
+            raise ValueError(f"{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
     else:
         spec = preset_spec(preset or "default")
     return pipeline_from_spec(spec)

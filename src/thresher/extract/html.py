@@ -76,6 +76,12 @@ class Extract(MapStep):
 
     name = "extract"
     produces_text = True
+    META = {"title": str, "author": str, "date": str, "html_lang": str, "extractor": str}
+    SIGNALS = {"html_bytes": int}
+    COMMENTS = {"comments": [{"author": str, "date": str, "score": int, "text": str}]}  # as ``clean`` writes
+
+    def meta_fields(self) -> dict:
+        return {**self.META, **self.COMMENTS} if self.backend == "thresher" and self.comments else dict(self.META)
 
     def __init__(self, backend: str = "resiliparse", max_bytes: int = 20_000_000, timeout_s: float = 30.0,
                  min_chars: int = 1, format: str = "text", comments: bool = True, model: str | None = None):

@@ -14,19 +14,30 @@ _STATUS = re.compile(rb"^HTTP/\d(?:\.\d)?\s+(\d{3})")
 
 
 def decode_content(body: bytes, content_encoding: str | None) -> bytes:
-    """Undo gzip/deflate content encoding, keeping what decodes of a damaged stream."""
+    """Undo gzip/deflate/brotli content encoding, keeping what decodes of a damaged stream."""
     encoding = (content_encoding or "").strip().lower()
-    if encoding not in ("gzip", "x-gzip", "deflate") or not body:
+    if not body:
         return body
-    wbits = 47 if encoding != "deflate" else 15  # 47: gzip or zlib header, auto-detected
+    if encoding == "br":
+        import brotli  # a dependency of fastwarc, so always there
+
+        return _decode(body, brotli.Decompressor().process, brotli.error)
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        wbits = 47 if encoding != "deflate" else 15  # 47: gzip or zlib header, auto-detected
+        return _decode(body, zlib.decompressobj(wbits).decompress, zlib.error)
+    return body
+
+
+def _decode(body: bytes, decompress, error: type[Exception]) -> bytes:
+    """``body`` through a streaming decompressor, 64 KB at a time; what decoded before an error is kept,
+    and a body that does not decode at all is returned as it is (the header lied)."""
     out = []
-    decoder = zlib.decompressobj(wbits)
     try:
         for i in range(0, len(body), 1 << 16):
-            out.append(decoder.decompress(body[i:i + (1 << 16)]))
-    except zlib.error:
+            out.append(decompress(body[i:i + (1 << 16)]))
+    except error:
         if not out:
-            return body  # not actually encoded
+            return body
     return b"".join(out)
 
 

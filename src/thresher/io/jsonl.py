@@ -16,6 +16,7 @@ from thresher.document import Document, Reason
 from thresher.io.fs import open_gzip, open_input
 from thresher.io.fs import size as file_size
 from thresher.io.shards import OnError, ReadError, Shard
+from thresher.schema import unpack_struct
 
 
 def line_boundaries(path: str, shard_bytes: int) -> list[int]:
@@ -98,8 +99,9 @@ def record_to_document(record: dict, shard: Shard, pos: int, text_field: str, id
     doc_id = str(doc_id) if doc_id not in (None, "") else f"{shard.name}:{pos}"
     text = record.pop(text_field, None)
     url = record.pop(url_field, None)
-    meta = record.pop("meta", None) or {}
-    signals = record.pop("signals", None) or {}
+    # thresher's output holds every declared key (absent ones null) and the undeclared ones as JSON text
+    meta = unpack_struct(record.pop("meta", None))
+    signals = unpack_struct(record.pop("signals", None))
     record.pop("reason", None)
     meta.update(record)
     doc = Document(id=doc_id, url=url if isinstance(url, str) else None, source=source, meta=meta,
