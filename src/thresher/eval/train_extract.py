@@ -115,13 +115,13 @@ def page_matrix(pages: list[dict[str, Any]], lines: Any) -> tuple[np.ndarray, np
     return np.vstack(xs), np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
 
-def _fit(x: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> dict[str, np.ndarray]:
-    """A binary LightGBM ensemble fitted on (x, y), as the arrays of ``TreeEnsemble``."""
+def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, params: dict[str, Any]) -> dict[str, np.ndarray]:
+    """A binary LightGBM ensemble fitted on (x, y) with row weights w, as the arrays of ``TreeEnsemble``."""
     import lightgbm
 
     model = lightgbm.LGBMClassifier(random_state=SEED, n_jobs=1, deterministic=True, force_row_wise=True,
                                     verbose=-1, **params)
-    model.fit(x, y)
+    model.fit(x, y, sample_weight=w)
     return export(model.booster_.dump_model()["tree_info"])
 
 
@@ -158,8 +158,11 @@ def export(trees: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     return arrays
 
 
-def fit_stage1(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
-    return _fit(x, y, STAGE1)
+def word_weights(x: np.ndarray) -> np.ndarray:
+    """Word-F1 counts words, not blocks: a block weighs (a damped) count of its words."""
+    from thresher.extract.block_model import feature_names
+
+    return np.sqrt(1.0 + np.expm1(x[:, feature_names().index("line_log_words")]))
 
 
 def train(pages: list[dict[str, Any]], x: np.ndarray, bounds: np.ndarray, inner_folds: int = 3,
@@ -168,16 +171,17 @@ def train(pages: list[dict[str, Any]], x: np.ndarray, bounds: np.ndarray, inner_
     from thresher.extract.block_model import TreeEnsemble
 
     y = np.concatenate([p["labels"] == BODY for p in pages]).astype(np.int8)
+    w = word_weights(x)
     t0 = time.time()
-    stage1 = fit_stage1(x, y)
+    stage1 = _fit(x, y, w, STAGE1)
     # out-of-fold stage-1 scores for stage 2's training rows
     fold = np.repeat(domain_folds(pages, inner_folds, salt="inner"), np.diff(bounds))
     oof = np.zeros(len(x))
     for k in range(inner_folds):
-        inner = fit_stage1(x[fold != k], y[fold != k])
+        inner = _fit(x[fold != k], y[fold != k], w[fold != k], STAGE1)
         oof[fold == k] = TreeEnsemble(inner).predict_proba(x[fold == k])
     x2 = stage2_features(oof, x, bounds)
-    stage2 = _fit(x2, y, STAGE2)
+    stage2 = _fit(x2, y, w, STAGE2)
     if log:
         print(f"trained on {len(pages)} pages, {len(x)} blocks in {time.time() - t0:.0f}s", file=sys.stderr)
     arrays = {f"s1_{k}": v for k, v in stage1.items()} | {f"s2_{k}": v for k, v in stage2.items()}
