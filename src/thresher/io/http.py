@@ -10,20 +10,30 @@ from __future__ import annotations
 import re
 import zlib
 
+from thresher.io.base import RecordError
+
 _STATUS = re.compile(rb"^HTTP/\d(?:\.\d)?\s+(\d{3})")
 
 
-def decode_content(body: bytes, content_encoding: str | None) -> bytes:
-    """Undo gzip/deflate content encoding, keeping what decodes of a damaged stream."""
+def decode_content(body: bytes, content_encoding: str | None, limit: int = 64 << 20) -> bytes:
+    """Undo gzip/deflate content encoding, keeping what decodes of a damaged stream. A body that decodes
+    to more than ``limit`` bytes (a decompression bomb) raises RecordError, before it is held whole."""
     encoding = (content_encoding or "").strip().lower()
     if encoding not in ("gzip", "x-gzip", "deflate") or not body:
         return body
     wbits = 47 if encoding != "deflate" else 15  # 47: gzip or zlib header, auto-detected
-    out = []
+    out: list[bytes] = []
+    size = 0
     decoder = zlib.decompressobj(wbits)
     try:
-        for i in range(0, len(body), 1 << 16):
-            out.append(decoder.decompress(body[i:i + (1 << 16)]))
+        data = body
+        while data and not decoder.eof:
+            piece = decoder.decompress(data, 1 << 16)
+            data = decoder.unconsumed_tail
+            size += len(piece)
+            if size > limit:
+                raise RecordError(f"HTTP body decodes to over {limit} bytes (the max_record_mb cap)")
+            out.append(piece)
     except zlib.error:
         if not out:
             return body  # not actually encoded
@@ -44,8 +54,8 @@ def dechunk(body: bytes) -> bytes:
         pos = eol + 2 + size + 2
 
 
-def parse_response(block: bytes) -> tuple[int, dict[str, str], bytes]:
-    """(status, lower-cased headers, decoded body) of a stored HTTP response."""
+def parse_response(block: bytes, limit: int = 64 << 20) -> tuple[int, dict[str, str], bytes]:
+    """(status, lower-cased headers, decoded body of at most ``limit`` bytes) of a stored HTTP response."""
     sep = block.find(b"\r\n\r\n")
     if sep >= 0:
         head, body = block[:sep], block[sep + 4:]
@@ -65,7 +75,7 @@ def parse_response(block: bytes) -> tuple[int, dict[str, str], bytes]:
             body = dechunk(body)
         except ValueError:
             pass  # stored already de-chunked, header kept
-    return status, headers, decode_content(body, headers.get("content-encoding"))
+    return status, headers, decode_content(body, headers.get("content-encoding"), limit)
 
 
 def media_type(headers: dict[str, str]) -> tuple[str, str | None]:
