@@ -110,7 +110,7 @@ def test_bad_input_is_counted_logged_and_the_run_goes_on(tmp_path):
     write_warc(bad / "hugepage.warc.gz", [warc_record("https://big.org/", b"<html><body>" + b"<p>x</p>" * 3_000_000)])
     result = thresher("run", str(bad), "-o", str(tmp_path / "run"), "--preset", "extract", "--workers", "2", "-q")
     assert result.returncode == 1  # something failed, and the exit code says so
-    assert "[ok]" in result.stdout  # ... yet every record is accounted for
+    assert "errors 3  [FAILED]" in result.stdout  # ... every record is accounted for, and the line says so
     errors = [json.loads(line) for f in (tmp_path / "run" / "errors").glob("*.jsonl") for line in f.read_text().splitlines()]
     sources = sorted(e["source"] for e in errors)
     assert any(s.endswith(f"damaged.warc.gz:{len(good[0])}") for s in sources)

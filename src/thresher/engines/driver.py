@@ -3,6 +3,7 @@ then aggregate, reconcile and report."""
 
 from __future__ import annotations
 
+import errno
 import shutil
 import sys
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from thresher.atomic import read_json, write_json
-from thresher.engines.rundir import RunDir, aggregate, reconcile_line
+from thresher.engines.rundir import RunDir, RunInUse, aggregate, reconcile_line, run_ok
 from thresher.engines.tasks import (
     merge_marker,
     phases_of,
@@ -93,9 +94,23 @@ def execute(inputs: list[str], output: str | Path, pipeline: Pipeline, engine: A
     """Run (or resume) ``pipeline`` over ``inputs`` into ``output``. Returns the aggregated stats, with
     ``failed_tasks`` listing tasks that raised (their shards are retried by the next run)."""
     run_dir = RunDir(local_dir(str(output)))  # file:// accepted; object-store URLs refused, with why
-    if restart and run_dir.path.exists():
-        shutil.rmtree(run_dir.path)
-    run_dir.create()
+    run_dir.path.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = run_dir.lock()
+    except RunInUse as exc:
+        raise RunError(str(exc)) from None
+    try:
+        if restart:
+            run_dir.clear()
+        run_dir.create()
+        run_dir.remove_stale_tmp()  # a killed run's half-written files; no process can own them now
+        return _execute(run_dir, inputs, pipeline, engine, fmt, shard_bytes, quiet, keep_work)
+    finally:
+        lock.close()
+
+
+def _execute(run_dir: RunDir, inputs: list[str], pipeline: Pipeline, engine: Any, fmt: str | None,
+             shard_bytes: int, quiet: bool, keep_work: bool) -> dict[str, Any]:
     shards = plan_run(run_dir, inputs, pipeline, fmt, shard_bytes)
     shard_ids = [s.id for s in shards]
     progress = Progress(quiet)
@@ -118,9 +133,15 @@ def execute(inputs: list[str], output: str | Path, pipeline: Pipeline, engine: A
     total = aggregate(run_dir)
     total["failed_tasks"] = failed
     total["complete"] = not failed
+    total["ok"] = run_ok(total)
     total["pipeline"] = pipeline.name
     total["wall_seconds"] = round(time.time() - progress.start, 3)
-    write_json(run_dir.stats / "summary.json", total)
+    summary = run_dir.stats / "summary.json"
+    try:
+        write_json(summary, total)
+    except OSError as exc:
+        raise OSError(exc.errno, f"{exc.strerror} (free space, then re-run the same command to resume)",
+                      str(summary)) from None
     if not failed and not keep_work:
         shutil.rmtree(run_dir.work, ignore_errors=True)
     if not failed:
@@ -144,8 +165,12 @@ def _run_tasks(engine: Any, fn: Any, tasks: list[tuple], label: str, progress: P
         if isinstance(result, Exception):
             target = task[3]  # a Shard, a partition number, or (merge) the list of shard ids
             what = target.id if isinstance(target, Shard) else f"partition {target}" if isinstance(target, int) else "merge"
-            failed.append(f"{label} {what}: {type(result).__name__}: {result}")
-            print(f"\nthresher: task {label} {what} failed: {result}", file=sys.stderr)
+            message = f"{type(result).__name__}: {result}"
+            if isinstance(result, OSError) and result.errno in (errno.ENOSPC, errno.EDQUOT):
+                where = result.filename or task[0].path  # task[0]: the run directory
+                message = f"no space left on device writing {where}; free space, then re-run the same command"
+            failed.append(f"{label} {what}: {message}")
+            print(f"\nthresher: task {label} {what} failed: {message}", file=sys.stderr)
         progress.task_done()
     return failed
 

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from thresher.atomic import write_json
+from thresher.atomic import tmp_path, write_json
 from thresher.document import Document
 from thresher.engines.rundir import RunDir
 from thresher.io import ReadError, Shard, read_shard
@@ -244,7 +244,7 @@ class ErrorLog:
 
     def __init__(self, path):
         self.path = path
-        self.tmp = path.with_name(path.name + ".tmp")
+        self.tmp = tmp_path(path)
         self._out = open(self.tmp, "wb")
         self.reader_errors = 0
         self.step_errors = 0
@@ -266,11 +266,13 @@ class ErrorLog:
 
 
 def _guarded(source, shard: Shard, errors: ErrorLog):
-    """The reader's stream; a reader that fails outright is logged, and the shard ends there."""
+    """The reader's stream; a reader that fails outright (a bug: readers report bad input themselves) is
+    logged as an error, which fails the run's reconcile line, and the shard ends there."""
     try:
         yield from source
     except Exception as exc:  # noqa: BLE001 - any reader bug must cost one shard's tail, not the run
-        errors.read_error(ReadError(f"{shard.path}:{shard.start}", f"reader failed: {type(exc).__name__}: {exc}"))
+        errors.read_error(ReadError(f"{shard.path}:{shard.start}", f"reader failed: {type(exc).__name__}: {exc}; "
+                                    "the rest of the shard was not read"))
 
 
 BATCH_DOCS = 32          # documents handed to the steps at once (see Step.process_batch)

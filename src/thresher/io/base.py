@@ -27,7 +27,8 @@ HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml+xhtml")
 
 CHUNK = 1 << 16            # raw bytes read at once, and the most bytes one decompression call may return
 ZSTD_INPUT = 4096          # zstd input fed at once (zstd has no output bound per call: ~128 KB per 3 bytes)
-RATIO_FLOOR = 8 << 20      # a frame is only judged by its ratio past this many decompressed bytes
+RATIO_FLOOR = 64 << 20     # a frame is judged by its ratio only past this many decompressed bytes (time, not
+                           # memory: the size caps bound memory; this stops a bomb from costing minutes)
 MAGIC = {"gzip": b"\x1f\x8b\x08", "zstd": b"\x28\xb5\x2f\xfd", "lz4": b"\x04\x22\x4d\x18"}
 
 

@@ -1,5 +1,6 @@
-"""Shard writers: JSONL.zst (default) and Parquet. A file is written under ``NAME.tmp`` and renamed when
-closed, so a crash never leaves a half-written shard under its final name."""
+"""Shard writers: JSONL.zst (default) and Parquet. A file is written under a temporary name unique to the
+process (``thresher.atomic.tmp_path``) and renamed when closed, so a crash never leaves a half-written shard
+under its final name."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import orjson
 import zstandard
 
+from thresher.atomic import tmp_path
 from thresher.document import Document
 
 EXTENSIONS = {"jsonl.zst": ".jsonl.zst", "jsonl": ".jsonl", "parquet": ".parquet"}
@@ -18,7 +20,7 @@ EXTENSIONS = {"jsonl.zst": ".jsonl.zst", "jsonl": ".jsonl", "parquet": ".parquet
 class JsonlWriter:
     def __init__(self, path: Path, compress: bool = True, level: int = 3):
         self.path = path
-        self.tmp = path.with_name(path.name + ".tmp")
+        self.tmp = tmp_path(path)
         self._raw = open(self.tmp, "wb")
         self._out = zstandard.ZstdCompressor(level=level).stream_writer(self._raw) if compress else self._raw
         self.count = 0
@@ -42,7 +44,7 @@ class ParquetWriter:
         except ImportError:
             raise RuntimeError("Parquet output needs the parquet extra: pip install 'thresher[parquet]'") from None
         self.path = path
-        self.tmp = path.with_name(path.name + ".tmp")
+        self.tmp = tmp_path(path)
         self.batch_rows = batch_rows
         self._rows: list[dict[str, Any]] = []
         self._writer = None

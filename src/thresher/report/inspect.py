@@ -134,7 +134,7 @@ def show_stats(run_dir: Path, st: Style) -> list[str]:
     table.append(["(kept)", "", "", f"{summary.get('kept', 0):,}", "",
                   f"{100 * summary.get('kept', 0) / read:.1f}%" if read else "", ""])
     out += _table(table, ["step", "in", "dropped", "out", "dropped%", "out/read", "seconds"], {1, 2, 3, 4, 5, 6})
-    mark = "ok" if summary.get("reconciled") else "MISMATCH"
+    mark = "ok" if summary.get("ok", summary.get("reconciled") and not summary.get("errors")) else "FAILED"
     out += ["", f"read {read:,} = kept {summary.get('kept', 0):,} + rejected {summary.get('rejected', 0):,} "
             f"+ errors {summary.get('errors', 0):,}  [{mark}]"]
     rank = {name: i for i, name in enumerate(step_order(summary, plan))}   # reader drops first
