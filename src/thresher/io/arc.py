@@ -1,7 +1,8 @@
 """ARC (the pre-WARC Internet Archive format, Common Crawl 2008-2012), plain or gzipped.
 
 fastwarc reads only WARC, and ARC is simple: a header line ``URL IP DATE CONTENT-TYPE LENGTH``, then
-LENGTH bytes (the HTTP response), then a newline. Offsets are in the decompressed stream.
+LENGTH bytes (the HTTP response), then a newline. Offsets as for WARC: the file offset of the record's gzip
+member, ``MEMBER+N`` inside one.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from thresher.io.base import HTML_TYPES, Damaged, Decoded, Limits, OnError, Read
 from thresher.io.http import media_type, parse_response
 
 # URL (may hold spaces) IP DATE CONTENT-TYPE LENGTH; anchored on the right, where the fields are fixed.
-_HEADER_LINE = re.compile(rb"^(\S.*) (\S+) (\d{14})\d* (\S*) (\d+)\r?\n?$")
+# No control characters: a damaged line must not pass for a header by swallowing the next one.
+_HEADER_LINE = re.compile(rb"^(\S[^\x00-\x1f]*) (\S+) (\d{14})\d* (\S*) (\d+)\r?\n?$")
 
 
 def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[Document]:
     limits = Limits.from_options(options)
-    damage: tuple[int, int] | None = None  # (offset, bytes) of a damaged stretch: reported once, when it ends
+    damage: tuple[str, int] | None = None  # (offset, bytes) of a damaged stretch: reported once, when it ends
 
     def report_damage() -> None:
         nonlocal damage
@@ -31,7 +33,7 @@ def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[D
 
     with Decoded(shard.path, 0, limits.ratio) as stream:
         while True:
-            here = stream.pos
+            here = stream.offset()
             try:
                 line = stream.readline(limits.header_bytes)
                 if not line:
@@ -71,7 +73,7 @@ def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[D
         report_damage()
 
 
-def _to_document(shard: Shard, pos: int, url: str, date: str, block: bytes, limits: Limits) -> Document:
+def _to_document(shard: Shard, pos: str, url: str, date: str, block: bytes, limits: Limits) -> Document:
     doc = Document(id=f"{shard.name}:{pos}", url=url, source=f"{shard.path}:{pos}", meta={"crawl_date": date})
     try:
         status, headers, body = parse_response(block, limits.record_bytes)

@@ -12,8 +12,8 @@ skips to the next frame, and says how many bytes it skipped, so that no byte is 
 
 from __future__ import annotations
 
-import gzip
 import io
+import re
 import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -109,13 +109,17 @@ def open_bytes(path: str) -> IO[bytes]:
     return fs.open_input(path)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def scrub(text: str) -> str:
-    """Replace lone surrogates (valid in JSON escapes, invalid in UTF-8) so the text can be written."""
+    """Replace lone surrogates (valid in JSON escapes, invalid in UTF-8) by U+FFFD, so the text can be
+    written. (A valid pair of escapes is one character once parsed: any surrogate left is a lone one.)"""
     try:
         text.encode("utf-8")
         return text
     except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
+        return _SURROGATE.sub("\ufffd", text)
 
 
 class Decoded:

@@ -11,7 +11,17 @@ from typing import Any
 import orjson
 
 from thresher.document import Document, Reason
-from thresher.io.base import Damaged, Decoded, Limits, OnError, ReadError, RecordError, Shard, open_bytes, scrub
+from thresher.io.base import (
+    Damaged,
+    Decoded,
+    Limits,
+    OnError,
+    ReadError,
+    RecordError,
+    Shard,
+    open_bytes,
+    scrub,
+)
 from thresher.io.fs import open_input
 from thresher.io.fs import size as file_size
 
@@ -79,8 +89,8 @@ def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[D
     url_field = options.get("url_field", "url")
     with Decoded(shard.path, shard.start, limits.ratio) as stream:
         while True:
-            here = shard.start + stream.pos  # compressed files are never split: start is 0 there
-            if shard.end is not None and here >= shard.end:
+            here = stream.offset()
+            if shard.end is not None and stream.at >= shard.end:
                 return
             try:
                 line = stream.readline(limits.line_bytes + 1)
@@ -107,7 +117,7 @@ def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[D
                 on_error(ReadError(f"{shard.path}:{here}", str(exc)))
 
 
-def record_to_document(record: dict, shard: Shard, pos: int, text_field: str, id_field: str, url_field: str) -> Document:
+def record_to_document(record: dict, shard: Shard, pos: int | str, text_field: str, id_field: str, url_field: str) -> Document:
     source = f"{shard.path}:{pos}"
     if "meta" in record and "signals" in record:  # thresher's own output: keep where it first came from
         kept_source = record.pop("source", None)

@@ -67,29 +67,34 @@ def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[D
     with Decoded(shard.path, shard.start, limits.ratio) as stream:
         while True:
             where, began = stream.offset(), stream.pos
+            problem: str | None = None
             try:
                 while stream.peek(2) == b"\r\n" or stream.peek(1) == b"\n":  # blank lines between records
                     stream.skip_line()
                 where, began = stream.offset(), stream.pos
                 if not stream.peek(1) or (shard.end is not None and stream.at >= shard.end):
                     return
-                record = _read_record(stream, limits)
-            except _Skipped as exc:
-                on_error(ReadError(f"{shard.path}:{where}", str(exc)))
-                continue
-            except RecordError as exc:
-                stream.skip_to_line(b"WARC/")
-                on_error(ReadError(f"{shard.path}:{where}", f"{exc}; skipped {stream.pos - began} bytes to the "
-                                                            "next record"))
-                continue
+                try:
+                    record = _read_record(stream, limits)
+                except _Skipped as exc:
+                    on_error(ReadError(f"{shard.path}:{where}", str(exc)))
+                    continue
+                except RecordError as exc:
+                    problem = str(exc)
+                    stream.skip_to_line(b"WARC/")
+                    on_error(ReadError(f"{shard.path}:{where}", f"{problem}; skipped {stream.pos - began} bytes to "
+                                                                "the next record"))
+                    continue
             except Damaged as exc:
                 at, skipped = stream.recover()
-                on_error(ReadError(f"{shard.path}:{at}", f"{exc}; skipped {skipped} bytes of the file to the "
-                                                         "next frame"))
+                # met while looking for the next record after a bad one: one error for the two
+                said = f"{problem}, then while looking for the next record: {exc}" if problem else str(exc)
+                on_error(ReadError(f"{shard.path}:{where if problem else at}",
+                                   f"{said}; skipped {skipped} bytes of the file from offset {at} to the next frame"))
                 continue
             except OSError as exc:
                 on_error(ReadError(f"{shard.path}:{where}", f"reading stopped: {exc}; the rest of the file "
-                                                            f"({stream.size - stream.at} bytes) was not read"))
+                                                            f"(from offset {stream.at}) was not read"))
                 return
             if record is None:
                 continue  # not a document (warcinfo, request, metadata)
