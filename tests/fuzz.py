@@ -396,7 +396,7 @@ def make_case(number: int, rng: random.Random, fixture_list: list[Fixture], fold
     if data is None:
         return None
     path.write_bytes(data)
-    shard_bytes = rng.choice([10**9, 10**9, 10**9, 3000]) if container in (".warc", ".jsonl", ".warc.gz") else 10**9
+    shard_bytes = rng.choice([10**9, 10**9, 10**9, 3000]) if container in (".warc", ".jsonl", ".warc.gz", ".warc.zst", ".warc.lz4", ".wet") else 10**9
     return Case(number, fixture.kind, container, mutation, path, expected, may_lose, shard_bytes,
                 engine=number % 5 == 0)
 

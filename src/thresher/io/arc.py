@@ -54,9 +54,7 @@ def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[D
                 block = stream.read(length)
             except Damaged as exc:
                 report_damage()
-                at, skipped = stream.recover()
-                on_error(ReadError(f"{shard.path}:{here}", f"{exc} (frame at file offset {at}); skipped "
-                                                           f"{skipped} bytes of the file to the next frame"))
+                on_error(stream.recover(exc))
                 continue
             except OSError as exc:
                 on_error(ReadError(f"{shard.path}:{here}", f"reading stopped: {exc}"))

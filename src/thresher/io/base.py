@@ -316,9 +316,14 @@ class Decoded:
             self._buf, self._off = self._buf[self._off:] + more, 0
         return self._buf[self._off:self._off + n]
 
-    def recover(self) -> tuple[str, int]:
-        """After ``Damaged``: skip to the next frame start (gzip/zstd) or the end of the file (plain, lz4).
-        Returns where the skipped stretch starts (the damaged frame) and its length in file bytes."""
+    def recover(self, damage: Damaged) -> ReadError:
+        """After ``damage``: skip to the next frame start (gzip/zstd) or the end of the file (plain, lz4).
+        Returns the error to report: at the damaged frame, with how many bytes were skipped."""
+        start, skipped = self._skip_frame()
+        return ReadError(f"{self.path}:{start}",
+                         f"{damage}; skipped {skipped} bytes of the file from offset {start} to the next frame")
+
+    def _skip_frame(self) -> tuple[str, int]:
         self._buf, self._off, self._dec = b"", 0, None
         start = self.frame
         if self.codec in MAGIC and self._lz4 is None:

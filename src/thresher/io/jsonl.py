@@ -100,9 +100,7 @@ def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[D
                                                                f"({limits.line_bytes} bytes); skipped"))
                     continue
             except Damaged as exc:
-                at, skipped = stream.recover()
-                on_error(ReadError(f"{shard.path}:{here}", f"{exc} (frame at file offset {at}); skipped "
-                                                           f"{skipped} bytes of the file to the next frame"))
+                on_error(stream.recover(exc))
                 continue
             except OSError as exc:
                 on_error(ReadError(f"{shard.path}:{here}", f"reading stopped: {exc}"))

@@ -40,9 +40,13 @@ def record_boundaries(path: str, shard_bytes: int) -> list[int]:
     """Record start offsets that cut ``path`` into pieces of about ``shard_bytes`` (a fast header-only scan).
 
     A cut is only made where a reader can start: a new compression frame (one gzip member per record, as
-    Common Crawl writes them) or a plain ``WARC/`` line. A file compressed as one stream stays one shard.
+    Common Crawl writes them) or a plain ``WARC/`` line. A file compressed as one stream, or with lz4, stays
+    one shard.
     """
-    magic = MAGIC.get(codec_of(path) or "", b"WARC/")
+    codec = codec_of(path)
+    if codec == "lz4":
+        return []  # lz4 is decoded as one stream (``Decoded``), with no frame offsets to stop at
+    magic = MAGIC.get(codec or "", b"WARC/")
     bounds, last = [], 0
     with open_input(path) as fh, open_input(path) as probe:
         try:
@@ -86,11 +90,11 @@ def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[D
                                                                 "the next record"))
                     continue
             except Damaged as exc:
-                at, skipped = stream.recover()
-                # met while looking for the next record after a bad one: one error for the two
-                said = f"{problem}, then while looking for the next record: {exc}" if problem else str(exc)
-                on_error(ReadError(f"{shard.path}:{where if problem else at}",
-                                   f"{said}; skipped {skipped} bytes of the file from offset {at} to the next frame"))
+                error = stream.recover(exc)
+                if problem:  # met while looking for the next record after a bad one: one error for the two
+                    error = ReadError(f"{shard.path}:{where}", f"{problem}, then while looking for the next "
+                                                               f"record: {error.message}")
+                on_error(error)
                 continue
             except OSError as exc:
                 on_error(ReadError(f"{shard.path}:{where}", f"reading stopped: {exc}; the rest of the file "
