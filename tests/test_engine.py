@@ -70,7 +70,8 @@ def test_sigkill_in_the_middle_then_rerun_equals_an_uninterrupted_run(tmp_path):
     data = _many_shards(tmp_path / "data")
     config = tmp_path / "slow.yaml"
     config.write_text("name: slow\nsteps:\n  - extract\n  - steps_for_tests:Sleep: {ms: 40}\n  - exact_dedup\n")
-    args = [str(data), "--config", str(config), "--workers", "2", "-q"]
+    # --task-mb: one task per file (small files are otherwise grouped), so the kill lands between tasks
+    args = [str(data), "--config", str(config), "--workers", "2", "--task-mb", "0.001", "-q"]
     reference = thresher("run", *args, "-o", str(tmp_path / "reference"))
     assert reference.returncode == 0, reference.stderr
 
@@ -218,7 +219,7 @@ def test_a_full_disk_names_the_path_fails_the_line_and_a_rerun_completes(small_w
     run = tmp_path / "run"
 
     def full(self, doc):
-        raise OSError(errno.ENOSPC, "No space left on device", str(self.tmp))
+        raise OSError(errno.ENOSPC, "No space left on device", str(self._file.tmp))
 
     monkeypatch.setattr(JsonlWriter, "write", full)
     total = execute([str(small_warc)], run, pipeline_from_spec(EXTRACT_DEDUP), LocalEngine(1), quiet=True)

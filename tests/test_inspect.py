@@ -220,3 +220,16 @@ def test_control_characters_of_document_text_are_escaped(tmp_path: Path, capsys)
     rc, out = inspect(capsys, str(run_dir), "--id", "evil", "--full")
     assert "Title\\x1b]0;pwned\\x07 then \\x1b[2J cleared\\x9b31m, \\x0dover\\x08written" in out
     assert "https://x.org/\\x1b[5m" in out
+
+def test_the_more_lines_hint_is_a_command_a_shell_can_run(tmp_path: Path, capsys):
+    import shlex
+
+    doc_id = "<urn:uuid:it's (a) test>"   # what a shell would split or redirect, unquoted
+    (tmp_path / "in.jsonl").write_bytes(orjson.dumps({"id": doc_id, "text": "\n".join(["a short line"] * 20)}) + b"\n")
+    (tmp_path / "p.yaml").write_text("name: t\nsteps:\n  - gopher_quality: {min_doc_words: 1000}\n")
+    run_dir = tmp_path / "my run"
+    assert main(["run", str(tmp_path / "in.jsonl"), "-o", str(run_dir), "--config", str(tmp_path / "p.yaml"),
+                 "--workers", "1", "-q"]) == 0
+    _, out = inspect(capsys, str(run_dir), "--reason", "short_doc")
+    hint = next(line for line in out.splitlines() if "more lines: thresher" in line).split("more lines: ", 1)[1]
+    assert shlex.split(hint) == ["thresher", "inspect", str(run_dir), "--id", doc_id]

@@ -259,3 +259,15 @@ def test_bombs_cost_an_error_and_bounded_memory(tmp_path, name):
     docs, grew_mb, message = int(out[0]), int(out[1]), out[2]
     assert docs == 0 and message
     assert grew_mb < 40, f"reading the bomb grew the peak memory by {grew_mb} MB"
+
+def test_brotli_content_encoding_is_decoded():
+    import brotli
+
+    from thresher.io.http import parse_response
+
+    html = b"<html><body><p>" + b"brotli encoded page " * 50 + b"</p></body></html>"
+    encoded = brotli.compress(html)
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: br\r\n\r\n"
+    assert parse_response(head + encoded)[2] == html
+    assert parse_response(head + html)[2] == html  # header kept for a body stored decoded: left as it is
+    assert html.startswith(parse_response(head + encoded[: len(encoded) // 2])[2])  # truncated: what decodes

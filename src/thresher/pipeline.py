@@ -164,9 +164,9 @@ def load_pipeline(preset: str | None = None, config: str | Path | None = None) -
             spec = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:  # a !!python tag is refused here too: safe_load builds plain data only
             mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+            where = f"{config}:{mark.line + 1}:{mark.column + 1}" if mark else str(config)
             problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
-            raise ValueError(f"{config}: not a valid pipeline YAML file: {problem}{where}") from None
+            raise ValueError(f"{where}: not valid YAML ({problem})") from None
         except UnicodeDecodeError as exc:
             raise ValueError(f"{config}: not a text file (UTF-8): {exc}") from None
     else:

@@ -1,15 +1,17 @@
 """The run directory: the unit of work and of resumption.
 
     RUN_DIR/
-      kept/SHARD.jsonl.zst        documents kept by the whole pipeline
-      rejected/pP-SHARD.jsonl.zst documents dropped in phase P, each with its reason
-      errors/pP-SHARD.jsonl       records that could not be read or processed (source, message)
-      stats/pP-SHARD.json         per phase and shard: counts, reasons, step times; written last, so it is
-                                  also the shard's "done" marker
+      kept/TASK-NNN.jsonl.zst     documents kept by the whole pipeline (rolled at --max-file-mb; none empty)
+      rejected/pP-TASK-NNN.jsonl.zst  documents dropped in phase P, each with its reason
+      errors/pP-TASK.jsonl        records that could not be read or processed (source, message); only
+                                  where there were any
+      stats/pP-TASK.json          per phase and task: counts, reasons, step times; written last, so it is
+                                  also the task's "done" marker
       stats/summary.json          the aggregate, written at the end of a run
-      state/plan.json             inputs, shards, pipeline: a re-run with the same command resumes from it
+      state/plan.json             inputs, tasks, pipeline, schema: a re-run with the same command resumes
       state/STEP/                 a global step's signatures and decisions (kept for incremental runs)
-      work/stageN/SHARD.jsonl.zst documents between phases (deleted when the run completes)
+      work/stageN/TASK.jsonl.zst  documents between phases (deleted when the run completes)
+      README.md                   the dataset card
       report.html
       .lock                       held by the run using the directory: a second run into it is refused
 """
@@ -114,13 +116,15 @@ def _add(total: dict, part: dict) -> None:
 
 def aggregate(run_dir: RunDir) -> dict[str, Any]:
     """Sum the per-shard stats into the run's totals, with the reconciliation of every input record."""
-    total: dict[str, Any] = {"read": 0, "kept": 0, "rejected": 0, "errors": 0, "steps": {}, "reasons": {},
+    total: dict[str, Any] = {"read": 0, "kept": 0, "rejected": 0, "errors": 0, "input_bytes": 0, "steps": {}, "reasons": {},
                              "languages": {}, "length_hist": {}, "removed_by_site": {}, "phases": {}}
     for stats in run_dir.shard_stats():
         phase = stats["phase"]
-        _add(total["phases"].setdefault(phase, {}), {k: stats[k] for k in ("read", "kept", "rejected", "errors",
-                                                                          "seconds")})
+        _add(total["phases"].setdefault(phase, {}), {k: stats.get(k, 0) for k in ("read", "kept", "rejected", "errors",
+                                                                                 "seconds", "input_bytes",
+                                                                                 "read_bytes")})
         total["read"] += stats["read"] if stats["first"] else 0
+        total["input_bytes"] += stats.get("input_bytes", 0) if stats["first"] else 0
         total["kept"] += stats["kept"] if stats["last"] else 0
         total["rejected"] += stats["rejected"]
         total["errors"] += stats["errors"]

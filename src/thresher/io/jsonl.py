@@ -24,6 +24,7 @@ from thresher.io.base import (
 )
 from thresher.io.fs import open_input
 from thresher.io.fs import size as file_size
+from thresher.schema import unpack_struct
 
 __all__ = ["line_boundaries", "open_bytes", "read", "record_to_document", "scrub"]
 
@@ -115,6 +116,17 @@ def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[D
                 on_error(ReadError(f"{shard.path}:{here}", str(exc)))
 
 
+def _struct(record: dict, name: str) -> dict:
+    """``record[name]`` (``meta`` or ``signals``) unpacked; RecordError if it is not an object."""
+    value = record.pop(name, None)
+    if value is not None and not isinstance(value, dict):
+        raise RecordError(f"field {name!r} is a {type(value).__name__}, not an object")
+    try:
+        return unpack_struct(value)
+    except (ValueError, TypeError) as exc:  # its "undeclared" part is not a JSON object
+        raise RecordError(f"field {name!r}: {exc}") from None
+
+
 def record_to_document(record: dict, shard: Shard, pos: int | str, text_field: str, id_field: str, url_field: str) -> Document:
     source = f"{shard.path}:{pos}"
     if "meta" in record and "signals" in record:  # thresher's own output: keep where it first came from
@@ -124,11 +136,8 @@ def record_to_document(record: dict, shard: Shard, pos: int | str, text_field: s
     doc_id = str(doc_id) if doc_id not in (None, "") else f"{shard.name}:{pos}"
     text = record.pop(text_field, None)
     url = record.pop(url_field, None)
-    meta = record.pop("meta", None) or {}
-    signals = record.pop("signals", None) or {}
-    for name, value in (("meta", meta), ("signals", signals)):
-        if not isinstance(value, dict):
-            raise RecordError(f"field {name!r} is a {type(value).__name__}, not an object")
+    # thresher's output holds every declared key (absent ones null) and the undeclared ones as JSON text
+    meta, signals = _struct(record, "meta"), _struct(record, "signals")
     record.pop("reason", None)
     meta.update(record)
     try:  # what cannot be written back (nesting past orjson's 254 levels, huge integers) fails here, alone

@@ -41,15 +41,23 @@ def detect_format(path: str) -> str | None:
     return None
 
 
-def _expand(inputs: list[str]) -> list[tuple[str, str]]:
-    """(path, name) for every input file, sorted within each argument so plans are reproducible."""
+def _expand(inputs: list[str], skipped: list[str]) -> list[tuple[str, str]]:
+    """(path, name) for every input file, sorted within each argument so plans are reproducible. Files of
+    an unknown format found in a folder are appended to ``skipped``."""
     found: list[tuple[str, str]] = []
+
+    def known(path: str) -> bool:
+        if detect_format(path) is not None:
+            return True
+        skipped.append(path)
+        return False
+
     for arg in inputs:
         if fs.is_url(arg):  # s3://, gs://, file://, ... through fsspec
-            found += fs.expand(arg, keep=lambda p: detect_format(p) is not None)
+            found += fs.expand(arg, keep=known)
         elif os.path.isdir(arg):
             root = Path(arg)
-            files = sorted(p for p in root.rglob("*") if p.is_file() and detect_format(str(p)))
+            files = sorted(p for p in root.rglob("*") if p.is_file() and known(str(p)))
             found += [(str(p), str(p.relative_to(root))) for p in files]
         elif any(ch in arg for ch in "*?["):
             matches = sorted(glob.glob(arg, recursive=True))
@@ -61,10 +69,12 @@ def _expand(inputs: list[str]) -> list[tuple[str, str]]:
     return found
 
 
-def plan_shards(inputs: list[str], shard_bytes: int = DEFAULT_SHARD_BYTES, fmt: str | None = None) -> list[Shard]:
-    """Split inputs into shards at record boundaries. Raises on an input of unknown format."""
+def plan_shards(inputs: list[str], shard_bytes: int = DEFAULT_SHARD_BYTES, fmt: str | None = None,
+                skipped: list[str] | None = None) -> list[Shard]:
+    """Split inputs into shards at record boundaries. Raises on an input file of unknown format; files of
+    unknown format inside an input folder are left out, and listed in ``skipped`` when it is given."""
     shards: list[Shard] = []
-    for path, name in _expand(inputs):
+    for path, name in _expand(inputs, skipped if skipped is not None else []):
         file_fmt = fmt or detect_format(path)
         if file_fmt is None:
             raise ValueError(f"{path}: unknown input format (name it .warc[.gz], .arc, .jsonl[.gz|.zst], "

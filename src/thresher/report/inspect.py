@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import shlex
 import shutil
 import sys
 import unicodedata
@@ -341,7 +342,7 @@ def show_reason(run_dir: Path, rule: str, n: int, seed: int, st: Style) -> tuple
             for line in lines[:8]:
                 out += ["  │ " + p for p in _fit(line, width - 4)[:3]]
             if len(lines) > 8:
-                out.append(st.dim(f"  … {len(lines) - 8} more lines: thresher inspect {run_dir} --id {doc.get('id')}"))
+                out.append(st.dim(f"  … {len(lines) - 8} more lines: thresher inspect {shlex.quote(str(run_dir))} --id {shlex.quote(str(doc.get('id')))}"))
     # a full "step.rule" key of a document drop names no line rule: skip the scan of kept/ for lines
     doc_rule = "." in rule and rule in load_summary(run_dir).get("reasons", {})
     lines_found, n_lines = ([], 0) if doc_rule else sample_removed_lines(run_dir, rule, n, seed)
