@@ -43,6 +43,7 @@ STEP_REGISTRY: dict[str, str] = {
     "c4_lines": "thresher.filters.c4:C4Lines",
     "c4_badwords": "thresher.filters.c4:C4Badwords",
     "fineweb_quality": "thresher.filters.fineweb:FineWebQuality",
+    "multilingual_quality": "thresher.filters.multilingual:MultilingualQuality",
     "refinedweb_quality": "thresher.filters.refinedweb:RefinedWebQuality",
     "refinedweb_lines": "thresher.filters.refinedweb:RefinedWebLines",
 }
