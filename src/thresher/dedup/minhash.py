@@ -249,7 +249,7 @@ class MinHashDedup(GlobalStep):
         writer.sig.write(sig.tobytes())
         bands = band_hashes(sig, self.bands, self.rows)
         if self.per_language:   # the same band in two languages hashes apart: no candidate pair across them
-            bands ^= np.array([xxhash.xxh3_64_intdigest(lang) for lang in writer.pending_langs],
+            bands ^= np.array([xxhash.xxh3_64_intdigest(lang.encode("utf-8", "replace")) for lang in writer.pending_langs],
                               dtype=np.uint64)[:, None]
         writer.bands.write(bands.tobytes())
         writer.empty.append(empty)
