@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import base64
 import io
+import random
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -144,13 +146,98 @@ def rule_table(table: dict[str, Any], labels: list[str], out=sys.stdout) -> None
         print(f"| {rule} | " + " | ".join(cells) + " |", file=out)
 
 
+NEARDUP_LANGS = {"en": "Latn", "ru": "Cyrl", "zh": "Hani", "ja": "Jpan", "th": "Thai"}
+NEARDUP_EDITS = ("swap", "insert", "delete")
+NEARDUP_RATES = (0.03, 0.1, 0.2)
+
+
+def _edited(words: list[str], kind: str, rate: float, rng: random.Random, vocab: list[str]) -> list[str]:
+    words = list(words)
+    for _ in range(max(1, round(rate * len(words)))):
+        i = rng.randrange(max(1, len(words) - 1))
+        if kind == "swap" and i + 1 < len(words):
+            words[i], words[i + 1] = words[i + 1], words[i]
+        elif kind == "insert":
+            words.insert(i, rng.choice(vocab))
+        elif kind == "delete" and len(words) > 1:
+            del words[i]
+    return words
+
+
+def neardup_recall(sentences_dir: Path, docs_per_lang: int = 40, sentences_per_doc: int = 12,
+                   seed: int = 0) -> dict[str, dict[str, float]]:
+    """MinHash recall on edited copies, per script, with the same documents, edits and settings.
+
+    Per language of ``NEARDUP_LANGS``: ``docs_per_lang`` source documents of ``sentences_per_doc`` real
+    sentences (lingua-py's); for each edit kind and rate (a fraction of the document's words: its
+    segmenter's words for an unspaced script), one edited copy per source. Recall = copies removed as
+    duplicates of their own source, by ``minhash_dedup`` (5-word shingles, 14 x 8) with ``meta.script``
+    set (the segmenter's shingles) and, for comparison, without it (shingles of the raw text: one "word"
+    per run of unspaced text, thresher's behaviour before)."""
+    from thresher.dedup.common import run_global_step
+    from thresher.dedup.minhash import MinHashDedup
+    from icu4py.breakers import WordBreaker
+
+    from thresher.filters.scripts import UNSPACED
+
+    out: dict[str, dict[str, float]] = {}
+    for code, script in NEARDUP_LANGS.items():
+        lines = [ln.strip() for ln in (sentences_dir / f"{code}.txt").read_text(encoding="utf-8").splitlines()
+                 if ln.strip()]
+        joiner = "" if script in ("Hani", "Jpan", "Thai") else " "
+        sources = [joiner.join(lines[i * sentences_per_doc:(i + 1) * sentences_per_doc])
+                   for i in range(docs_per_lang)]
+        # edit units: the segmenter's words, whitespace kept as units of its own (joined back with no
+        # separator), so an edited copy keeps its spaces; spaced scripts: whitespace words
+        source_words = ([list(WordBreaker(t, UNSPACED[script])) for t in sources] if joiner == ""
+                        else [t.split() for t in sources])
+        vocab = [w for ws in source_words for w in ws if not w.isspace() and (len(w) > 1 or joiner == "")]
+        for with_script in (True, False):
+            rng = random.Random(seed)   # the same edits with and without the segmenter
+            hits: Counter[float] = Counter()
+            total: Counter[float] = Counter()
+            for kind in NEARDUP_EDITS:
+                for rate in NEARDUP_RATES:
+                    docs = [Document(id=f"s{i}", text=t) for i, t in enumerate(sources)]
+                    docs += [Document(id=f"c{i}", text=joiner.join(_edited(ws, kind, rate, rng, vocab)))
+                             for i, ws in enumerate(source_words)]
+                    for d in docs:
+                        d.meta["language"] = code
+                        if with_script:
+                            d.meta["script"] = script
+                    with tempfile.TemporaryDirectory() as tmp:
+                        run_global_step(MinHashDedup(), {"00000": docs}, Path(tmp))
+                    for d in docs[docs_per_lang:]:
+                        total[rate] += 1
+                        hits[rate] += d.reason is not None and d.reason.duplicate_of == "s" + d.id[1:]
+            for rate in NEARDUP_RATES:
+                key = f"{'segmented' if with_script else 'raw_text'} {rate:.0%}"
+                out.setdefault(code, {})[key] = round(hits[rate] / total[rate], 3)
+    return out
+
+
 def cli(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="thresher eval multilingual", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", required=True, help="the hplt-sample100 folder")
+    ap.add_argument("--data", help="the hplt-sample100 folder")
     ap.add_argument("--zh-pages", type=int, default=0,
                     help="also run N of the 1,000 Chinese warc2text pages, and the English warc2text pages")
+    ap.add_argument("--neardup", metavar="SENTENCES_DIR",
+                    help="instead: MinHash near-duplicate recall per script on edited copies of documents made "
+                         "of lingua-py sentences (../shared/data/lid/lingua-sentences)")
     ap.add_argument("--json", help="write the tables here")
     args = ap.parse_args(argv)
+    if args.neardup:
+        recall = neardup_recall(Path(args.neardup))
+        keys = list(next(iter(recall.values())))
+        print("Recall (copies found as duplicates of their source), by share of words edited; 'segmented': "
+              "shingles of the script's words (meta.script set), 'raw_text': of the text as it is\n")
+        print("| language (script) | " + " | ".join(keys) + " |")
+        print("|---|" + "---:|" * len(keys))
+        for code, r in recall.items():
+            print(f"| {code} ({NEARDUP_LANGS[code]}) | " + " | ".join(f"{r[k]:.3f}" for k in keys) + " |")
+        if args.json:
+            Path(args.json).write_bytes(orjson.dumps(recall, option=orjson.OPT_INDENT_2))
+        return 0
     root = Path(args.data)
     pages = _labelled_pages(root)
     html = evaluate([(label, Document(id=pid, text="", raw=raw)) for label, pid, raw in pages])
