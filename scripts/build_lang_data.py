@@ -11,8 +11,8 @@ table (from pycountry, needed only here) that maps cld2's and lid.176's labels o
 from __future__ import annotations
 
 import csv
-import gzip
 import glob
+import gzip
 import json
 import shutil
 import sys
@@ -27,7 +27,7 @@ MACRO = {"zh": "cmn", "ar": "arb", "fa": "fas", "tl": "fil", "kg": "kng", "sc": 
          "uz": "uzn", "mn": "khk", "sw": "swh", "mg": "plt", "om": "gaz", "yi": "ydd", "sq": "als", "nb": "nob",
          "no": "nob", "ku": "kmr", "ps": "pbt", "or": "ory", "gn": "gug", "qu": "quy", "kok": "gom", "ms-latn": "zsm",
          "bh": "bho", "ff": "fuv", "ik": "esk", "iu": "ike", "kr": "knc", "kv": "kpv", "lah": "pnb", "oc": "oci",
-         "sc": "src", "sh": "hrv", "tw": "twi", "ay": "ayr", "cr": "crk", "din": "dik", "ak": "twi"}
+         "sh": "hrv", "tw": "twi", "ay": "ayr", "cr": "crk", "din": "dik", "ak": "twi"}
 
 
 def main(src: str) -> None:

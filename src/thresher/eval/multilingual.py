@@ -174,10 +174,10 @@ def neardup_recall(sentences_dir: Path, docs_per_lang: int = 40, sentences_per_d
     duplicates of their own source, by ``minhash_dedup`` (5-word shingles, 14 x 8) with ``meta.script``
     set (the segmenter's shingles) and, for comparison, without it (shingles of the raw text: one "word"
     per run of unspaced text, thresher's behaviour before)."""
-    from thresher.dedup.common import run_global_step
-    from thresher.dedup.minhash import MinHashDedup
     from icu4py.breakers import WordBreaker
 
+    from thresher.dedup.common import run_global_step
+    from thresher.dedup.minhash import MinHashDedup
     from thresher.filters.scripts import UNSPACED
 
     out: dict[str, dict[str, float]] = {}
