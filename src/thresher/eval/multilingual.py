@@ -148,7 +148,7 @@ def rule_table(table: dict[str, Any], labels: list[str], out=sys.stdout) -> None
 
 NEARDUP_LANGS = {"en": "Latn", "ru": "Cyrl", "zh": "Hani", "ja": "Jpan", "th": "Thai"}
 NEARDUP_EDITS = ("swap", "insert", "delete")
-NEARDUP_RATES = (0.03, 0.1, 0.2)
+NEARDUP_RATES = (0.01, 0.03, 0.05, 0.1)
 
 
 def _edited(words: list[str], kind: str, rate: float, rng: random.Random, vocab: list[str]) -> list[str]:
