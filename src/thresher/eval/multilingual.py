@@ -38,36 +38,35 @@ from thresher.pipeline import make_step
 _SCRIPT_OF_LABEL = {"Hans": "Hani", "Hant": "Hani"}
 
 
-def _labelled_pages(root: Path) -> list[tuple[str, str, bytes]]:
-    """(label, page id, HTML) for the 200 pages."""
+def _pages(root: Path, ending: str) -> list[tuple[str, str, Path]]:
+    """(HPLT's label, page id, file) of the 200 pages' ``N{ending}`` files (``.html``, ``.warc2text``)."""
     out = []
     base = root / "two" / "sample100"
     for part in ("CC", "wide"):
         with open(base / f"{part}.zst", "rb") as f:
-            lines = io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(f), encoding="utf-8", errors="replace").read().splitlines()
+            lines = io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(f), encoding="utf-8",
+                                     errors="replace").read().splitlines()
         for i, line in enumerate(lines):
-            label = orjson.loads(line).get("lang") or "none"
-            page = base / part / f"{i + 1}.html"
+            page = base / part / f"{i + 1}{ending}"
             if page.is_file():
-                out.append((label, f"{part}-{i + 1}", page.read_bytes()))
+                out.append((orjson.loads(line).get("lang") or "none", f"{part}-{i + 1}", page))
     return out
+
+
+def _labelled_pages(root: Path) -> list[tuple[str, str, bytes]]:
+    """(label, page id, HTML) for the 200 pages."""
+    return [(label, pid, page.read_bytes()) for label, pid, page in _pages(root, ".html")]
 
 
 def _text_pages(root: Path, zh_pages: int) -> list[tuple[str, str, str]]:
     """(label, id, page text): English warc2text pages of the 200, and the first ``zh_pages`` Chinese ones."""
-    out = []
-    base = root / "two" / "sample100"
-    for part in ("CC", "wide"):
-        with open(base / f"{part}.zst", "rb") as f:
-            lines = io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(f), encoding="utf-8", errors="replace").read().splitlines()
-        for i, line in enumerate(lines):
-            page = base / part / f"{i + 1}.warc2text"
-            if orjson.loads(line).get("lang") == "eng_Latn" and page.is_file():
-                out.append(("eng_Latn", f"{part}-{i + 1}", page.read_text(encoding="utf-8", errors="replace")))
+    out = [(label, pid, page.read_text(encoding="utf-8", errors="replace"))
+           for label, pid, page in _pages(root, ".warc2text") if label == "eng_Latn"]
     zh = next((root / "stats" / "zh").glob("*.tsv.zst"), None)
     if zh is not None and zh_pages:
         with open(zh, "rb") as f:
-            for n, line in enumerate(io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(f), encoding="utf-8", errors="replace")):
+            for n, line in enumerate(io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(f),
+                                                      encoding="utf-8", errors="replace")):
                 if n >= zh_pages:
                     break
                 _url, b64 = line.rstrip("\n").split("\t", 1)
