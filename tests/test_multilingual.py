@@ -22,7 +22,7 @@ from thresher.engines.driver import execute
 from thresher.engines.local import LocalEngine
 from thresher.filters import scripts
 from thresher.filters.gopher import GopherQuality
-from thresher.filters.lang import LanguageFilter, LanguageID
+from thresher.filters.lang import LanguageFilter, LanguageID, normalize_code
 from thresher.filters.multilingual import MultilingualQuality, fineweb2_code, language_settings, lid_threshold
 from thresher.filters.text import text_stats
 from thresher.pipeline import load_pipeline
@@ -55,7 +55,9 @@ def test_label_normalisation_to_iso639_3_and_script():
     assert fineweb2_code("zh", "Hani") == "cmn_Hani"
     assert fineweb2_code("sr", "Latn") == "srp_Latn" and fineweb2_code("sr", "Cyrl") == "srp_Cyrl"
     assert fineweb2_code("ru", None) == "rus_Cyrl"            # no script given: the language's main one
-    assert fineweb2_code("cmn-hani") == "cmn_Hani"            # GlotLID's label, as normalize_code leaves it
+    assert normalize_code("__label__cmn_Hani") == "cmn_Hani"  # a GlotLID label keeps its form
+    assert fineweb2_code(normalize_code("__label__cmn_Hani"), "Hani") == "cmn_Hani"
+    assert fineweb2_code(normalize_code("__label__zh"), "Hani") == "cmn_Hani"   # lid.176's label
     assert fineweb2_code("fa", "Arab") == "fas_Arab"          # macrolanguage -> FineWeb-2's code
     assert fineweb2_code("un", "Zyyy") == "und_Zyyy"
     assert LanguageID(labels="iso639-3").meta_fields()["script"] is str
