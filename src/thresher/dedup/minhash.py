@@ -216,9 +216,10 @@ class MinHashDedup(GlobalStep):
             writer = self._writers[shard] = _ShardIndexWriter(Path(self.workdir) / "index" / shard)
         writer.ids.add(doc.id)
         writer.prio.append(self._priority(doc))
-        writer.pending.append(shingle_text(doc))
+        text = shingle_text(doc)  # the text itself, or its words for a script with its own word splitter
+        writer.pending.append(text)
+        writer.pending_chars += len(text)
         writer.pending_langs.append(doc.meta.get("language") or "" if self.per_language else "")
-        writer.pending_chars += len(doc.text)
         if writer.pending_chars >= self.batch_bytes:
             self._flush(writer)
 
