@@ -43,6 +43,10 @@ STEP_REGISTRY: dict[str, str] = {
     "fineweb_quality": "thresher.filters.fineweb:FineWebQuality",
     "refinedweb_quality": "thresher.filters.refinedweb:RefinedWebQuality",
     "refinedweb_lines": "thresher.filters.refinedweb:RefinedWebLines",
+    "classify": "thresher.filters.classify:Classify",
+    "quality_bucket": "thresher.filters.classify:QualityBucket",
+    "transformer_classify": "thresher.filters.transformer:TransformerClassify",
+    "tokens": "thresher.filters.tokens:Tokens",
 }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from thresher.atomic import read_json, write_json
-from thresher.engines.rundir import RunDir, aggregate, reconcile_line
+from thresher.engines.rundir import RunDir, aggregate, reconcile_line, tokens_line
 from thresher.engines.tasks import (
     merge_marker,
     phases_of,
@@ -152,6 +152,8 @@ def _run_tasks(engine: Any, fn: Any, tasks: list[tuple], label: str, progress: P
 
 def summary_lines(total: dict[str, Any], top: int = 5) -> list[str]:
     lines = [reconcile_line(total)]
+    if tokens_line(total):
+        lines.append(tokens_line(total))
     reasons = sorted(total["reasons"].items(), key=lambda kv: -kv[1])[:top]
     if reasons:
         # packed to the terminal's width (an item never split), so the summary reads on a laptop screen

@@ -1,0 +1,113 @@
+"""``transformer_classify``: a BERT-like classifier or regressor (FineWeb-Edu style) from a local directory.
+
+``transformer_classify: {model: DIR, name: edu, threshold: 2.5, batch_size: 32, max_length: 512}``
+
+- ``DIR``: a Hugging Face model directory the user has (``config.json``, the weights, and the tokenizer
+  files), as ``save_pretrained`` writes it, e.g. a local copy of ``HuggingFaceFW/fineweb-edu-classifier``.
+  Loaded with ``local_files_only``: nothing is downloaded. Needs the ``transformers`` extra (torch and
+  transformers).
+- CPU by default (``device: cuda`` for a GPU), ``threads`` torch threads per worker process (default 1:
+  the engine already runs one process per core).
+- Batched: the engine's batch of documents is sorted by length and run ``batch_size`` at a time, so
+  short documents are not padded to the longest one.
+- Truncation: each document is cut to its first ``max_length`` tokens (default 512, the length the
+  FineWeb-Edu classifier was trained at; the rest of a long document is not seen).
+- A regressor (one output) writes ``signals["<name>_score"]`` (the raw output; FineWeb-Edu's
+  ``int_score >= 3`` is ``score >= 2.5``); a classifier writes every label's softmax probability to
+  ``signals["<name>_<label>"]`` (labels from the config's ``id2label``). ``name`` defaults to the
+  directory's name.
+- ``threshold`` (optional): drop documents whose ``label`` signal is below it (``label``: ``score`` for a
+  regressor; a label name for a classifier), with the Reason ``transformer_<name>.<label>``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from thresher.document import Document
+from thresher.filters.classify import signal_prefix
+from thresher.steps import MapStep
+
+
+class TransformerClassify(MapStep):
+    name: ClassVar[str] = "transformer_classify"
+
+    def __init__(self, model: str, name: str | None = None, threshold: float | None = None,
+                 label: str | None = None, batch_size: int = 32, max_length: int = 512, device: str = "cpu",
+                 threads: int = 1) -> None:
+        self.model = str(model)
+        self.prefix = name or signal_prefix(model)
+        self.name = f"transformer_{self.prefix}"   # per instance: several models keep their stats apart
+        self.threshold = None if threshold is None else float(threshold)
+        self.label = label
+        self.batch_size = int(batch_size)
+        self.max_length = int(max_length)
+        self.device = device
+        self.threads = threads
+        self._loaded: tuple[Any, Any, Any] | None = None
+        self.labels: list[str] = []
+
+    def setup(self) -> None:
+        if self._loaded is not None:
+            return
+        path = Path(self.model).expanduser()
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"transformer_classify: {path} is not a model directory (no config.json)")
+        try:
+            import torch
+            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        except ImportError:
+            raise ImportError("transformer_classify needs the transformers extra: "
+                              "pip install 'thresher[transformers]'") from None
+        if self.device == "cpu" and self.threads:
+            torch.set_num_threads(self.threads)
+        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        model = AutoModelForSequenceClassification.from_pretrained(str(path), local_files_only=True)
+        model = model.to(self.device).eval()
+        config = model.config
+        regression = config.num_labels == 1 or config.problem_type == "regression"
+        self.labels = ["score"] if regression else [str(config.id2label[i]) for i in range(config.num_labels)]
+        if self.threshold is not None:
+            self.label = self.label or ("score" if regression else None)
+            if self.label not in self.labels:
+                raise ValueError(f"transformer_classify: threshold needs label: one of {', '.join(self.labels)}")
+        self._loaded = (torch, tokenizer, model)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_loaded": None}   # each worker loads its own model in setup()
+
+    def scores(self, texts: list[str]) -> np.ndarray:
+        """One row per text: the regressor's output, or each label's probability."""
+        self.setup()
+        torch, tokenizer, model = self._loaded
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), len(self.labels)))
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start:start + self.batch_size]
+            enc = tokenizer([texts[i] for i in chunk], truncation=True, max_length=self.max_length,
+                            padding=True, return_tensors="pt").to(self.device)
+            with torch.inference_mode():
+                logits = model(**enc).logits.float()
+            if self.labels != ["score"]:
+                logits = torch.softmax(logits, dim=-1)
+            out[chunk] = logits.cpu().numpy()
+        return out
+
+    def _apply(self, doc: Document, row: np.ndarray) -> Document:
+        for label, value in zip(self.labels, row):
+            doc.signals[f"{self.prefix}_{label}"] = round(float(value), 6)
+        if self.threshold is not None:
+            value = doc.signals[f"{self.prefix}_{self.label}"]
+            if value < self.threshold:
+                doc.reason = self.reject(self.label, value, self.threshold)
+        return doc
+
+    def map(self, doc: Document) -> Document:
+        return self._apply(doc, self.scores([doc.text])[0])
+
+    def process_batch(self, docs: list[Document]) -> list[Document]:
+        rows = self.scores([doc.text for doc in docs])   # all scored before any document is changed
+        return [self._apply(doc, row) for doc, row in zip(docs, rows)]
