@@ -126,9 +126,9 @@ class Classify(MapStep):
         for label, p in scores.items():
             doc.signals[f"{self.prefix}_{label}"] = round(p, 6)
         if self.threshold is not None:
-            score = round(scores.get(self.label, 0.0), 6)
+            score = scores.get(self.label, 0.0)   # compared unrounded: 0.4999996 is below 0.5
             if score < self.threshold:
-                doc.reason = self.reject(self.label, score, self.threshold)
+                doc.reason = self.reject(self.label, round(score, 6), self.threshold)
         return doc
 
     def map(self, doc: Document) -> Document:
