@@ -273,6 +273,9 @@ def test_run_totals_tokens_read_kept_and_dropped_per_step(tokenizer_json, tmp_pa
     assert summary_lines(total)[1] == "tokens: read 23, kept 19 (82.6%), dropped 4"
     kept = read_run(tmp_path / "run")["kept"]
     assert sorted(d["signals"]["tokens"] for d in kept) == [9, 10]
+    report = (tmp_path / "run" / "report.html").read_text()
+    assert '<p data-stat="tokens">tokens: read 23, kept 19 (82.6%), dropped 4</p>' in report
+    assert "tokens dropped, by step: <code>drop_short</code> 4" in report
 
 
 def test_a_run_without_a_tokens_step_reports_no_tokens(tmp_path):
@@ -280,6 +283,7 @@ def test_a_run_without_a_tokens_step_reports_no_tokens(tmp_path):
     total = execute([str(inp)], tmp_path / "run", pipeline_from_spec({"steps": ["exact_dedup"]}), LocalEngine(1),
                     quiet=True)
     assert "tokens" not in total and not any(line.startswith("tokens") for line in summary_lines(total))
+    assert "data-stat=\"tokens" not in (tmp_path / "run" / "report.html").read_text()
     assert "tokens_in" not in total["steps"]["exact_dedup"]
 
 
