@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,13 +29,14 @@ from thresher.document import Document
 from thresher.filters.classify import Classify
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 DOC_BYTES = 4096
 
 
 def build_corpus(data: Path, out: Path, n_docs: int) -> None:
     lines: list[str] = []
     for path in sorted((data / "wcxb-dev" / "ground-truth").glob("*.json")):
-        text = json.loads(path.read_text(encoding="utf-8"))["ground_truth"].get("main_content") or ""
+        text = (json.loads(path.read_text(encoding="utf-8")).get("ground_truth") or {}).get("main_content") or ""
         lines += [line for line in text.splitlines() if line.strip()]
     with out.open("w", encoding="utf-8") as fh:
         for i in range(n_docs):
@@ -76,6 +76,8 @@ def thresher_scores(step: Classify, docs: list[dict]) -> tuple[list[dict], float
 
 
 def main(argv: list[str] | None = None) -> int:
+    from common import run_on_chunk
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT / ".." / "shared" / "data")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "classify")
@@ -102,12 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     size = -(-len(docs) // args.chunks)
     for i in range(0, len(docs), size):
         chunk = docs[i:i + size]
-        chunk_path, dt_out = args.out / "chunk.jsonl", args.out / "datatrove_chunk.jsonl"
-        with chunk_path.open("w", encoding="utf-8") as fh:
-            fh.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in chunk)
-        subprocess.run([args.dt_python, str(ROOT / "bench" / "_datatrove_classify.py"), str(model),
-                        str(chunk_path), str(dt_out)], check=True)
-        rows = [json.loads(line) for line in dt_out.open(encoding="utf-8")]
+        rows = run_on_chunk([args.dt_python, str(ROOT / "bench" / "_datatrove_classify.py"), str(model)], chunk,
+                            args.out)
         theirs_s += rows.pop()["_speed"]["cpu_s"]
         theirs += rows
         rows, secs = thresher_scores(step, chunk)
