@@ -20,6 +20,7 @@ from thresher.engines.driver import execute, summary_lines
 from thresher.engines.local import LocalEngine
 from thresher.filters.classify import Classify, QualityBucket, bucket_edges, bucket_of, normalize_for_fasttext
 from thresher.pipeline import make_step, pipeline_from_spec
+from thresher.report.data import load_plan, step_order
 
 GOOD_WORDS = "research method analysis evidence study results theory data experiment history".split()
 BAD_WORDS = "click buy cheap casino free bonus deal offer viagra winner".split()
@@ -170,6 +171,8 @@ def test_two_classifiers_and_the_bucket_ensemble_in_a_run(model, sets, tmp_path)
                     quiet=True)
     assert total["reconciled"] and total["read"] == 350
     assert {"classify_a", "classify_b", "quality_bucket"} <= set(total["steps"])
+    # the report orders the per-instance step names where the pipeline has them
+    assert step_order(total, load_plan(tmp_path / "run")) == ["classify_a", "classify_b", "quality_bucket"]
     run = read_run(tmp_path / "run")
     docs = run["kept"] + run["rejected"]
     a = np.array([d["signals"]["a_hq"] for d in docs])
