@@ -75,7 +75,8 @@ class FastTextScorer:
 
     def __init__(self, path: str | Path) -> None:
         self.model = load_fasttext(path)
-        self.labels = [label.removeprefix("__label__") for label in self.model.get_labels()]
+        # every label, from a prediction with no words: fasttext-predict's model has no get_labels()
+        self.labels = sorted(self.scores(""))
 
     def scores(self, text: str) -> dict[str, float]:
         try:
