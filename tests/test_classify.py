@@ -147,6 +147,29 @@ def test_classify_batch_equals_one_by_one_and_the_binding_directly(model):
 
 
 @needs_fasttext_train
+def test_classify_with_a_batch_call_that_returns_labels_only(model):
+    # fasttext-predict (the fasttext extra; not in dev, which holds the training binding) returns labels
+    # only from multilinePredict: the step then scores each document alone, to the same result
+    texts = ["research data study", "casino bonus deal", ""]
+    expected = [Classify(model=str(model)).map(Document(id=str(i), text=t)).signals for i, t in enumerate(texts)]
+    step = Classify(model=str(model))
+    step.setup()
+    native = step._scorer.model.f
+
+    class LabelsOnly:
+        def multilinePredict(self, *args):
+            return native.multilinePredict(*args)[0]
+
+        def __getattr__(self, name):
+            return getattr(native, name)
+
+    step._scorer.model.f = LabelsOnly()
+    docs = [Document(id=str(i), text=t) for i, t in enumerate(texts)]
+    step.process_batch(docs)
+    assert [d.signals for d in docs] == expected
+
+
+@needs_fasttext_train
 def test_classify_survives_lone_surrogates(model):
     doc = Classify(model=str(model)).map(Document(id="s", text="research \ud800 data"))
     assert "quality_hq" in doc.signals
