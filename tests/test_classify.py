@@ -373,3 +373,33 @@ def test_transformer_classifier_writes_label_probabilities(tokenizer_json, tmp_p
 def test_transformer_classify_names_a_missing_model_directory(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a model directory"):
         make_step("transformer_classify", {"model": str(tmp_path)}).setup()
+
+
+# -- thresher eval quality ----------------------------------------------------------------------------------
+@needs_fasttext_train
+def test_eval_quality_cross_validates_a_classifier_against_the_presets(tmp_path, capsys):
+    from thresher.eval import quality
+
+    rng = random.Random(5)
+    rows = [{"text": _doc_text(GOOD_WORDS, rng), "label": 1} for _ in range(12)]
+    rows += [{"text": _doc_text(BAD_WORDS, rng), "label": 0} for _ in range(10)]
+    (tmp_path / "quality").mkdir()
+    (tmp_path / "quality" / "dclm-human-dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert quality.cli(["--data", str(tmp_path), "--no-candidates", "--folds", "2", "--repeats", "1",
+                        "--json", str(tmp_path / "out.json")]) == 0
+    out = capsys.readouterr().out
+    assert "| preset default |" in out and "| fastText classifier, 2-fold CV x 1 (DCLM labels) |" in out
+    results = json.loads((tmp_path / "out.json").read_text())
+    cv = results["fastText classifier, 2-fold CV x 1 (DCLM labels)"]
+    assert cv["n"] == 22 and 0 <= cv["precision"] <= 1 and 0 <= cv["auc"] <= 1
+    assert "WCXB" not in out   # no wcxb-dev/ in this data folder: no proxy rows
+
+
+def test_folds_are_stratified():
+    from thresher.eval.quality import _folds
+
+    labels = [1] * 12 + [0] * 10
+    fold = _folds(labels, 5, seed=0)
+    for k in range(5):
+        members = [y for y, f in zip(labels, fold) if f == k]
+        assert sum(members) in (2, 3) and len(members) - sum(members) == 2

@@ -140,17 +140,19 @@ def classifier_cv(rows: list[dict], folds: int = 5, repeats: int = 3, extra: tup
     return {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
 
 
-def classifier_rows(rows: list[dict], data: Path) -> list[tuple[str, dict[str, Any]]]:
+def classifier_rows(rows: list[dict], data: Path, folds: int = 5, repeats: int = 3) -> list[tuple[str, dict[str, Any]]]:
     from thresher.train import FastTextParams, balance, binary_metrics, fit, positive_scores
 
-    out = [("fastText classifier, 5-fold CV x 3 (DCLM labels)", classifier_cv(rows))]
+    cv = f"{folds}-fold CV x {repeats}"
+    out = [(f"fastText classifier, {cv} (DCLM labels)", classifier_cv(rows, folds, repeats))]
     if (data / "wcxb-dev" / "ground-truth").is_dir():
         proxy = proxy_sets(data)
         model = fit(*balance(*proxy, seed=0), FastTextParams(bucket=200_000))
         scores = positive_scores(model, [r["text"] for r in rows])
         out.append((f"fastText classifier, WCXB proxy labels only ({len(proxy[0])} + {len(proxy[1])})",
                     binary_metrics(scores, np.array([int(r["label"]) == 1 for r in rows]))))
-        out.append(("fastText classifier, 5-fold CV x 3, DCLM labels + WCXB proxy", classifier_cv(rows, extra=proxy)))
+        out.append((f"fastText classifier, {cv}, DCLM labels + WCXB proxy",
+                    classifier_cv(rows, folds, repeats, extra=proxy)))
     return out
 
 
@@ -160,6 +162,8 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--no-candidates", action="store_true", help="presets only")
     ap.add_argument("--no-classifier", action="store_true", help="skip the trained fastText classifier rows")
+    ap.add_argument("--folds", type=int, default=5, help="cross-validation folds for the classifier")
+    ap.add_argument("--repeats", type=int, default=3, help="cross-validation repeats (seeds)")
     args = ap.parse_args(argv)
     path = Path(args.data) / "quality" / "dclm-human-dev.jsonl"
     rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
@@ -178,7 +182,7 @@ def cli(argv: list[str]) -> int:
     notes = []
     if not args.no_classifier:
         try:
-            classified = classifier_rows(rows, Path(args.data))
+            classified = classifier_rows(rows, Path(args.data), args.folds, args.repeats)
         except ImportError as exc:
             notes.append(f"classifier rows skipped: {exc}")
             classified = []
