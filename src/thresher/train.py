@@ -127,10 +127,16 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def binary_metrics(scores: np.ndarray, labels: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
-    """Precision, recall and F1 of "positive" at ``score >= threshold``, accuracy, and ROC AUC."""
+def binary_metrics(scores: np.ndarray, labels: np.ndarray, threshold: float = 0.5,
+                   keep: int | None = None) -> dict[str, float]:
+    """Precision, recall and F1 of "positive" at ``score >= threshold`` (or, with ``keep``, for the ``keep``
+    highest scores), accuracy, and ROC AUC."""
     labels = np.asarray(labels, dtype=bool)
-    predicted = np.asarray(scores) >= threshold
+    if keep is None:
+        predicted = np.asarray(scores) >= threshold
+    else:
+        predicted = np.zeros(len(labels), dtype=bool)
+        predicted[np.argsort(-np.asarray(scores), kind="stable")[:keep]] = True
     tp = int((predicted & labels).sum())
     fp = int((predicted & ~labels).sum())
     fn = int((~predicted & labels).sum())
