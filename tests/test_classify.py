@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
-from conftest import read_run
+from conftest import page, read_run, warc_record, write_warc
 
 from thresher.document import Document
 from thresher.engines.driver import execute, summary_lines
@@ -88,6 +88,21 @@ def test_train_classifier_reports_unreadable_records_and_carries_on(sets, tmp_pa
     assert cli(["classifier", "--positive", str(broken), "--negative", str(sets[1]), "-o", str(out), "--bucket", "10000"]) == 0
     printed = capsys.readouterr().out
     assert "skipped:" in printed and f"{broken}:" in printed and "unreadable 1" in printed and out.is_file()
+
+
+@needs_fasttext_train
+def test_train_classifier_reads_warc_extracts_html_and_counts_what_is_not_text(sets, tmp_path, capsys):
+    from thresher.train import cli
+
+    rng = random.Random(2)
+    records = [warc_record(f"https://e.org/{i}", page(f"T{i}", [_doc_text(GOOD_WORDS, rng)] * 3)) for i in range(4)]
+    records.append(warc_record("https://e.org/img.png", b"\x89PNG....", content_type="image/png"))
+    warc = write_warc(tmp_path / "good.warc.gz", records)
+    out = tmp_path / "m.bin"
+    assert cli(["classifier", "--positive", str(warc), "--negative", str(sets[1]), "-o", str(out),
+                "--bucket", "10000"]) == 0
+    printed = capsys.readouterr().out
+    assert "positive 4, negative 200, unreadable 0, without text 1; balanced to 4 each" in printed
 
 
 def test_train_classifier_without_documents_is_a_usage_error(tmp_path, capsys):

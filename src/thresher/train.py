@@ -50,17 +50,20 @@ class FastTextParams:
     seed: int = 0
 
 
-def read_texts(inputs: list[str], reader: dict[str, Any] | None = None) -> tuple[list[str], list[str]]:
-    """Texts of every document in ``inputs`` (HTML extracted), and one line per record that failed."""
+def read_texts(inputs: list[str], reader: dict[str, Any] | None = None) -> tuple[list[str], list[str], int]:
+    """Texts of every document in ``inputs`` (HTML extracted), one line per record that failed, and how
+    many records were skipped as no text (the reader's drops: not HTML, HTTP errors; empty extractions)."""
     from thresher.extract.html import Extract
     from thresher.io import plan_shards, read_shard
 
     errors: list[str] = []
     texts: list[str] = []
+    skipped = 0
     extract = Extract()
     for shard in plan_shards(inputs):
         for doc in read_shard(shard, reader or {}, lambda err: errors.append(f"{err.source}: {err.message}")):
             if doc.reason is not None:   # the reader's own drops (not HTML, HTTP errors): not training data
+                skipped += 1
                 continue
             try:
                 doc = extract.map(doc)
@@ -69,7 +72,9 @@ def read_texts(inputs: list[str], reader: dict[str, Any] | None = None) -> tuple
                 continue
             if doc.reason is None and doc.text.strip():
                 texts.append(doc.text)
-    return texts, errors
+            else:
+                skipped += 1
+    return texts, errors, skipped
 
 
 def _fasttext_trainer():
@@ -169,8 +174,8 @@ def train_classifier(positive: list[str], negative: list[str], output: str | Pat
                      log: Any = print) -> dict[str, Any]:
     """Read both sets, balance, hold out, train, evaluate, save. Returns the counts and held-out metrics."""
     params = params or FastTextParams()
-    pos, pos_errors = read_texts(positive, reader)
-    neg, neg_errors = read_texts(negative, reader)
+    pos, pos_errors, pos_skipped = read_texts(positive, reader)
+    neg, neg_errors, neg_skipped = read_texts(negative, reader)
     for line in pos_errors + neg_errors:
         log(f"skipped: {line}")
     if not pos or not neg:
@@ -178,7 +183,8 @@ def train_classifier(positive: list[str], negative: list[str], output: str | Pat
     pos_b, neg_b = balance(pos, neg, params.seed)
     pos_train, pos_test = holdout_split(pos_b, holdout, params.seed)
     neg_train, neg_test = holdout_split(neg_b, holdout, params.seed + 1)
-    log(f"documents: positive {len(pos):,}, negative {len(neg):,}, unreadable {len(pos_errors) + len(neg_errors):,}; "
+    log(f"documents: positive {len(pos):,}, negative {len(neg):,}, unreadable {len(pos_errors) + len(neg_errors):,}, "
+        f"without text {pos_skipped + neg_skipped:,}; "
         f"balanced to {len(pos_b):,} each; training on {len(pos_train):,} + {len(neg_train):,}, "
         f"holding out {len(pos_test):,} + {len(neg_test):,}")
     model = fit(pos_train, neg_train, params)
@@ -186,7 +192,8 @@ def train_classifier(positive: list[str], negative: list[str], output: str | Pat
     output.parent.mkdir(parents=True, exist_ok=True)
     model.save_model(str(output))
     result: dict[str, Any] = {"positive": len(pos), "negative": len(neg), "balanced": len(pos_b),
-                              "unreadable": len(pos_errors) + len(neg_errors), "model": str(output)}
+                              "unreadable": len(pos_errors) + len(neg_errors),
+                              "without_text": pos_skipped + neg_skipped, "model": str(output)}
     if pos_test and neg_test:
         scores = positive_scores(model, pos_test + neg_test)
         labels = np.array([True] * len(pos_test) + [False] * len(neg_test))
