@@ -115,6 +115,34 @@ def test_train_classifier_without_documents_is_a_usage_error(tmp_path, capsys):
     assert "need documents in both sets (positive: 0, negative: 1)" in capsys.readouterr().err
 
 
+@needs_fasttext_train
+def test_training_retries_a_spurious_nan_and_reports_a_real_divergence(monkeypatch, capsys):
+    import fasttext
+
+    from thresher.train import FastTextParams, fit
+
+    real = fasttext.train_supervised
+    calls = []
+
+    def flaky(**kw):
+        calls.append(kw)
+        if len(calls) == 1:
+            raise RuntimeError("Encountered NaN.")
+        return real(**kw)
+
+    monkeypatch.setattr(fasttext, "train_supervised", flaky)
+    model = fit(["research data study"] * 5, ["casino bonus deal"] * 5, FastTextParams(bucket=1000))
+    assert len(calls) == 2 and calls[0] == calls[1] and model.get_labels()
+    assert "hit NaN (attempt 1 of 3)" in capsys.readouterr().err
+
+    def diverges(**kw):
+        raise RuntimeError("Encountered NaN.")
+
+    monkeypatch.setattr(fasttext, "train_supervised", diverges)
+    with pytest.raises(RuntimeError, match="diverged.*lower --lr"):
+        fit(["a"], ["b"], FastTextParams(bucket=1000))
+
+
 def test_roc_auc_counts_ties_half_and_matches_pairs():
     from thresher.train import binary_metrics, roc_auc
 

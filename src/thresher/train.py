@@ -34,6 +34,7 @@ import numpy as np
 from thresher.filters.classify import normalize_for_fasttext
 
 POSITIVE, NEGATIVE = "hq", "lq"
+NAN_RETRIES = 2
 
 
 @dataclass
@@ -97,10 +98,22 @@ def fit(positives: list[str], negatives: list[str], params: FastTextParams | Non
     with tempfile.TemporaryDirectory(prefix="thresher-train-") as tmp:
         path = Path(tmp) / "train.txt"
         path.write_text("\n".join(rows) + "\n", encoding="utf-8", errors="replace")
-        return fasttext.train_supervised(input=str(path), lr=params.lr, dim=params.dim, epoch=params.epoch,
-                                         wordNgrams=params.word_ngrams, minCount=params.min_count,
-                                         bucket=params.bucket, thread=params.threads, seed=params.seed,
-                                         verbose=0)
+        # fastText (fasttext-numpy2-wheel 0.9.2) now and then raises "Encountered NaN" on a training that
+        # succeeds when run again, identically, in the same process (seen about once in five test runs,
+        # on tiny sets); a real divergence (lr too high) fails every time and is reported as such
+        for attempt in range(NAN_RETRIES + 1):
+            try:
+                return fasttext.train_supervised(input=str(path), lr=params.lr, dim=params.dim,
+                                                 epoch=params.epoch, wordNgrams=params.word_ngrams,
+                                                 minCount=params.min_count, bucket=params.bucket,
+                                                 thread=params.threads, seed=params.seed, verbose=0)
+            except RuntimeError as exc:
+                if "NaN" not in str(exc):
+                    raise
+                print(f"thresher train: fastText training hit NaN (attempt {attempt + 1} of {NAN_RETRIES + 1})",
+                      file=sys.stderr)
+        raise RuntimeError(f"fastText training diverged (NaN) {NAN_RETRIES + 1} times: lower --lr "
+                           f"(now {params.lr})")
 
 
 def positive_scores(model: Any, texts: list[str]) -> np.ndarray:
@@ -227,7 +240,7 @@ def cli(argv: list[str]) -> int:
     try:
         train_classifier(args.positive, args.negative, args.output, args.holdout, params,
                          reader={"text_field": args.text_field})
-    except (ValueError, FileNotFoundError, ImportError) as exc:
+    except (ValueError, FileNotFoundError, ImportError, RuntimeError) as exc:
         print(f"thresher train classifier: {exc}", file=sys.stderr)
         return 1 if not isinstance(exc, ValueError) else 2
     return 0
