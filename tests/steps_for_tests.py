@@ -41,6 +41,7 @@ class BatchUpper(MapStep):
     document alone: the engine must then lose that document only."""
 
     name = "batch_upper"
+    SIGNALS = {"batch_size": int}  # declared: a column of the output (undeclared keys go to signals.undeclared)
 
     def __init__(self, marker: str = "BOOM", drop: str = "DROP"):
         self.marker = marker

@@ -178,14 +178,14 @@ def test_classify_batch_equals_one_by_one_and_the_binding_directly(model):
 
     rng = random.Random(3)
     texts = [_doc_text(GOOD_WORDS + BAD_WORDS, rng) for _ in range(20)] + ["", "   \n  ", "x\u2028y\r\nz"]
-    one = [Classify(model=str(model)).map(Document(id=str(i), text=t)).signals for i, t in enumerate(texts)]
+    one = [Classify(model=str(model)).process(Document(id=str(i), text=t)).signals for i, t in enumerate(texts)]
     docs = [Document(id=str(i), text=t) for i, t in enumerate(texts)]
     Classify(model=str(model)).process_batch(docs)
     assert [d.signals for d in docs] == one
     raw = fasttext.load_model(str(model))
     for text, signals in zip(texts, one):
         labels, probs = raw.predict(normalize_for_fasttext(text), k=-1)
-        assert signals == {f"quality_{lab.removeprefix('__label__')}": round(float(p), 6)
+        assert signals == {f"quality_{lab.removeprefix('__label__')}": float(p)
                            for lab, p in zip(labels, probs)}
 
 
@@ -194,7 +194,7 @@ def test_classify_with_a_batch_call_that_returns_labels_only(model):
     # fasttext-predict (the fasttext extra; not in dev, which holds the training binding) returns labels
     # only from multilinePredict: the step then scores each document alone, to the same result
     texts = ["research data study", "casino bonus deal", ""]
-    expected = [Classify(model=str(model)).map(Document(id=str(i), text=t)).signals for i, t in enumerate(texts)]
+    expected = [Classify(model=str(model)).process(Document(id=str(i), text=t)).signals for i, t in enumerate(texts)]
     step = Classify(model=str(model))
     step.setup()
     native = step._scorer.model.f
@@ -214,7 +214,7 @@ def test_classify_with_a_batch_call_that_returns_labels_only(model):
 
 @needs_fasttext_train
 def test_classify_survives_lone_surrogates(model):
-    doc = Classify(model=str(model)).map(Document(id="s", text="research \ud800 data"))
+    doc = Classify(model=str(model)).process(Document(id="s", text="research \ud800 data"))
     assert "quality_hq" in doc.signals
 
 
@@ -249,9 +249,26 @@ def test_two_classifiers_and_the_bucket_ensemble_in_a_run(model, sets, tmp_path)
         s = d["signals"]
         assert s["a_hq_bucket"] == bucket_of(s["a_hq"], edges["a_hq"])
         assert s["quality_bucket"] == max(s["a_hq_bucket"], s["b_lq_bucket"])
-        assert (s["quality_bucket"] >= 3) == ("reason" not in d)
+        assert (s["quality_bucket"] >= 3) == (d.get("reason") is None)
     # the max of two buckets: at least the top quarter of either classifier is kept
     assert len(run["kept"]) >= 350 // 4
+
+
+@needs_fasttext_train
+def test_refilter_rethresholds_a_classifier_from_its_stored_scores(model, sets, tmp_path):
+    from thresher.engines.refilter import refilter
+
+    def spec(threshold):
+        return {"name": "q", "steps": [{"classify": {"model": str(model), "name": "q", "threshold": threshold}}]}
+
+    old = execute([str(sets[0]), str(sets[1])], tmp_path / "old", pipeline_from_spec(spec(0.5)), LocalEngine(1),
+                  quiet=True)
+    total = refilter(tmp_path / "old", tmp_path / "new", pipeline_from_spec(spec(0.99)))
+    direct = execute([str(sets[0]), str(sets[1])], tmp_path / "direct", pipeline_from_spec(spec(0.99)),
+                     LocalEngine(1), quiet=True)
+    assert total["kept"] == direct["kept"] < old["kept"]   # the stricter threshold dropped more
+    refiltered = sorted(d["id"] for d in read_run(tmp_path / "new")["kept"])
+    assert refiltered == sorted(d["id"] for d in read_run(tmp_path / "direct")["kept"])
 
 
 def test_bucket_edges_are_corpus_quantiles():
@@ -297,7 +314,7 @@ def test_tokens_counts_with_a_tokenizer_json(tokenizer_json):
     step.process_batch(docs)
     # Whitespace pre-tokeniser: research | data | , | casino | !
     assert [d.signals["tokens"] for d in docs] == [5, 0]
-    assert make_step("tokens", {"tokenizer": str(tokenizer_json)}).map(Document(id="3", text="a b")).signals == {
+    assert make_step("tokens", {"tokenizer": str(tokenizer_json)}).process(Document(id="3", text="a b")).signals == {
         "tokens": 2}
 
 
@@ -308,7 +325,7 @@ def test_tokens_counts_with_a_local_tiktoken_file(tmp_path):
     path = tmp_path / "cl100k_base.tiktoken"
     path.write_text("".join(f"{base64.b64encode(t).decode()} {r}\n" for t, r in ranks.items()))
     step = make_step("tokens", {"tokenizer": str(path)})
-    doc = step.map(Document(id="1", text="ab abc é"))
+    doc = step.process(Document(id="1", text="ab abc é"))
     # "ab" -> 1; " abc" -> " ", "ab", "c"; " é" -> " ", two UTF-8 bytes
     assert doc.signals["tokens"] == 1 + 3 + 3
     other = tmp_path / "mine.tiktoken"
@@ -390,14 +407,14 @@ def test_transformer_regressor_scores_batched_as_one_by_one_and_truncates(tokeni
     docs = [Document(id=str(i), text=t) for i, t in enumerate(texts)]
     step.process_batch(docs)
     for doc, text in zip(docs, texts):
-        alone = step.map(Document(id="x", text=text))
+        alone = step.process(Document(id="x", text=text))
         assert alone.signals["edu_score"] == pytest.approx(doc.signals["edu_score"], abs=1e-4)
         assert (doc.reason is None) == (doc.signals["edu_score"] >= 0.0)
         if doc.reason is not None:
             assert doc.reason.key == "transformer_edu.score"
     # max_length 8: words past the first 8 tokens change nothing
     long = " ".join(GOOD_WORDS[:8])
-    assert step.map(Document(id="a", text=long)).signals == step.map(
+    assert step.process(Document(id="a", text=long)).signals == step.process(
         Document(id="b", text=long + " casino casino")).signals
 
 
@@ -405,7 +422,7 @@ def test_transformer_regressor_scores_batched_as_one_by_one_and_truncates(tokeni
 @needs_tokenizers
 def test_transformer_classifier_writes_label_probabilities(tokenizer_json, tmp_path):
     folder = _tiny_bert(tmp_path / "qc", 2, tokenizer_json)
-    doc = make_step("transformer_classify", {"model": str(folder), "name": "qc"}).map(
+    doc = make_step("transformer_classify", {"model": str(folder), "name": "qc"}).process(
         Document(id="1", text="research data"))
     assert set(doc.signals) == {"qc_bad", "qc_good"}
     assert doc.signals["qc_bad"] + doc.signals["qc_good"] == pytest.approx(1, abs=1e-5)

@@ -3,6 +3,7 @@ side with its match), and samples of one rule's removals, on a real run."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import unicodedata
@@ -204,3 +205,31 @@ def test_clean_labels_show_every_line_in_page_order():
     start = next(i for i, line in enumerate(out) if line.startswith("page lines"))
     assert out[start + 1:start + 6] == ["- │ [boilerplate] Home | News", "- │ [title] A title", "  │ Body one.",
                                         "- │ [comment] nice post", "  │ Body two."]
+
+
+def test_control_characters_of_document_text_are_escaped(tmp_path: Path, capsys):
+    hostile = "Title\x1b]0;pwned\x07 then \x1b[2J cleared\x9b31m, \rover\x08written"
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "evil", "text": hostile, "url": "https://x.org/\x1b[5m"}) + "\n")
+    run_dir = tmp_path / "run"
+    (tmp_path / "p.yaml").write_text("name: none\nsteps: []\n")
+    assert main(["run", str(tmp_path / "in.jsonl"), "-o", str(run_dir), "--config", str(tmp_path / "p.yaml"),
+                 "--workers", "1", "-q"]) == 0
+    for argv in (["--id", "evil", "--full"], ["--reason", "nothing", "--sample", "1"]):
+        rc, out = inspect(capsys, str(run_dir), *argv)
+        assert not any(c in out for c in "\x1b\x07\x08\r\x9b")
+    rc, out = inspect(capsys, str(run_dir), "--id", "evil", "--full")
+    assert "Title\\x1b]0;pwned\\x07 then \\x1b[2J cleared\\x9b31m, \\x0dover\\x08written" in out
+    assert "https://x.org/\\x1b[5m" in out
+
+def test_the_more_lines_hint_is_a_command_a_shell_can_run(tmp_path: Path, capsys):
+    import shlex
+
+    doc_id = "<urn:uuid:it's (a) test>"   # what a shell would split or redirect, unquoted
+    (tmp_path / "in.jsonl").write_bytes(orjson.dumps({"id": doc_id, "text": "\n".join(["a short line"] * 20)}) + b"\n")
+    (tmp_path / "p.yaml").write_text("name: t\nsteps:\n  - gopher_quality: {min_doc_words: 1000}\n")
+    run_dir = tmp_path / "my run"
+    assert main(["run", str(tmp_path / "in.jsonl"), "-o", str(run_dir), "--config", str(tmp_path / "p.yaml"),
+                 "--workers", "1", "-q"]) == 0
+    _, out = inspect(capsys, str(run_dir), "--reason", "short_doc")
+    hint = next(line for line in out.splitlines() if "more lines: thresher" in line).split("more lines: ", 1)[1]
+    assert shlex.split(hint) == ["thresher", "inspect", str(run_dir), "--id", doc_id]

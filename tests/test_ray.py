@@ -203,7 +203,7 @@ def test_killed_worker_task_is_retried_and_output_still_equal(cluster, data, con
 def test_killed_driver_then_rerun_resumes_and_output_equal(cluster, data, configs, reference, tmp_path):
     run_dir = tmp_path / "run"
     args = [str(data), "-o", str(run_dir), "--config", str(configs["slow"]), "--engine", "ray",
-            "--address", cluster.address, "-q"]
+            "--address", cluster.address, "--task-mb", "0.001", "-q"]  # one task per file: several to kill between
     proc = subprocess.Popen([sys.executable, "-m", "thresher", "run", *args], env=_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     stats = run_dir / "stats"

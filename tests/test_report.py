@@ -208,3 +208,72 @@ def test_reader_drops_open_the_funnel(small_warc: Path, tmp_path: Path):
     first = figures(run_dir).rows["funnel"][0]
     assert first["data-key"] == "(read)" and int(first["data-value"]) == summary["read"]
     assert int(first["data-dropped"]) == at_read
+
+
+def _charts_of(html: str, chart: str) -> list[tuple[dict[str, str], list[dict[str, str]]]]:
+    """(the chart's attributes, its bars' attributes) for every SVG ``data-chart=chart``."""
+
+    class Charts(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.found: list = []
+            self.inside = False
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "svg" and a.get("data-chart") == chart:
+                self.found.append((a, []))
+                self.inside = True
+            elif self.inside and tag == "rect":
+                self.found[-1][1].append(a)
+
+        def handle_endtag(self, tag):
+            if tag == "svg":
+                self.inside = False
+
+    parser = Charts()
+    parser.feed(html)
+    return parser.found
+
+
+def test_each_rule_shows_its_signal_against_the_threshold(run_dir: Path, summary: dict):
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    docs = read_run(run_dir)
+    everything = docs["kept"] + docs["rejected"]
+    charts = {a["data-rule"]: (a, bars) for a, bars in _charts_of(html, "signal")}
+    # gopher_quality's rules that dropped documents, on their own signals
+    expected = {"gopher_quality.short_doc": "gopher_words", "gopher_quality.alpha_words": "gopher_alpha_words_ratio"}
+    for rule, signal in expected.items():
+        if rule not in summary["reasons"]:
+            continue
+        attrs, bars = charts[rule]
+        assert attrs["data-signal"] == signal
+        drops = [d for d in docs["rejected"] if f"{d['reason']['step']}.{d['reason']['rule']}" == rule]
+        assert float(attrs["data-threshold"]) == drops[0]["reason"]["threshold"]
+        # the histogram counts every document that carries the signal, kept or dropped
+        assert sum(int(b["data-value"]) for b in bars) == sum(d["signals"][signal] is not None for d in everything)
+        # the share it drops, against the documents that reached its step
+        share = 100 * summary["reasons"][rule] / summary["steps"]["gopher_quality"]["in"]
+        assert f"<b>{share:.1f}%</b>" in html
+    assert "gopher_quality.short_doc" in charts
+
+
+def test_kept_samples_throughput_and_rounding(run_dir: Path, summary: dict):
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    kept_ids = {d["id"] for d in read_run(run_dir)["kept"]}
+    shown = re.findall(r'data-kept="([^"]*)"', html)
+    assert shown and {s.replace("&lt;", "<").replace("&gt;", ">") for s in shown} <= kept_ids
+    for phase, figures_ in summary["phases"].items():
+        row = re.search(rf'<tr data-phase="{phase}">(.*?)</tr>', html).group(1)
+        assert f'<td class="n">{figures_["read"]:,}</td>' in row
+    for step in summary["steps"]:
+        assert f'<tr data-step="{step}">' in html
+    # reason values are rounded: no figure with more than 3 significant digits after the point
+    whys = re.findall(r"(?:value|threshold|similarity) (-?[\d.,]+)", html)
+    assert whys and all(len(w.split(".")[1]) <= 4 for w in whys if "." in w)
+
+
+def test_number_format():
+    from thresher.report.html import _num
+
+    assert [_num(x) for x in (0.123456, 12.3456, 1234.5, 3, 2.0, "en")] == ["0.123", "12.3", "1,234", "3", "2", "en"]

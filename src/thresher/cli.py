@@ -4,7 +4,10 @@ this table only routes, so adding a command is one line here and a ``cli(argv) -
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+
+import yaml
 
 # subcommand -> ("module:function", one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -14,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "clean": ("thresher.extract.clean:cli", "clean one page of extracted text: body, title, byline, comments (--json, --labels)"),
     "train": ("thresher.train:cli", "train a fastText classifier from positive and negative documents (train classifier)"),
     "eval": ("thresher.eval.cli:cli", "score a component on a labelled data set (thresher eval NAME --help)"),
+    "refilter": ("thresher.engines.refilter:cli", "decide a finished run again under new filter thresholds, from its stored signals"),
     "report": ("thresher.report.cli:cli", "(re)build a run directory's report.html"),
     "inspect": ("thresher.report.inspect:cli", "show why a document was kept or dropped, a rule's removals, the funnel"),
 }
@@ -42,4 +46,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"thresher: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     module, _, func = COMMANDS[name][0].partition(":")
-    return int(getattr(importlib.import_module(module), func)(rest) or 0)
+    try:
+        code = int(getattr(importlib.import_module(module), func)(rest) or 0)
+        sys.stdout.flush()  # inside the try: a reader gone by now is also a broken pipe
+        return code
+    except BrokenPipeError:
+        # the reader of our output went away (`| head`): stop quietly, as command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except KeyboardInterrupt:
+        print(f"thresher {name}: interrupted", file=sys.stderr)
+        return 130
+    except (OSError, ImportError, ValueError, yaml.YAMLError) as exc:
+        # a missing file, a missing extra, a malformed config: one line, not a traceback
+        print(f"thresher {name}: {one_line(exc)}", file=sys.stderr)
+        return 2
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as one line: what it is about and why (file-system errors name their file)."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return " ".join(str(exc).split()) or type(exc).__name__

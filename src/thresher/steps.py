@@ -27,9 +27,25 @@ class Step:
     # True for a step whose output is the text "before filtering" (extraction): the run's report shows the
     # length of the text as it leaves the last such step (or as read, if there is none).
     produces_text: ClassVar[bool] = False
+    # The keys this step writes to ``doc.meta`` / ``doc.signals`` and their types (see thresher.schema):
+    # they fix the output's columns before the first document. A step whose keys depend on its parameters
+    # overrides ``meta_fields`` / ``signal_fields`` instead.
+    META: ClassVar[dict[str, Any]] = {}
+    SIGNALS: ClassVar[dict[str, Any]] = {}
+    # rule -> the signal (or meta key) it tests against its threshold: the report draws its distribution
+    RULE_SIGNALS: ClassVar[dict[str, str]] = {}
 
     def setup(self) -> None:
         """Load models or compile patterns; called once per worker before the first document."""
+
+    def meta_fields(self) -> dict[str, Any]:
+        return dict(self.META)
+
+    def signal_fields(self) -> dict[str, Any]:
+        return dict(self.SIGNALS)
+
+    def rule_signals(self) -> dict[str, str]:
+        return dict(self.RULE_SIGNALS)
 
     def reject(self, rule: str, value: Any = None, threshold: Any = None, **extra: Any) -> Reason:
         return Reason(step=self.name, rule=rule, value=value, threshold=threshold, **extra)
@@ -59,6 +75,16 @@ class MapStep(Step):
 class FilterStep(Step):
     def filter(self, doc: Document) -> Reason | None:
         raise NotImplementedError
+
+    def decide(self, doc: Document) -> Reason | None:
+        """The decision from what this step already wrote to ``doc.signals``/``doc.meta``, without
+        computing anything again. A step that implements it (its ``filter`` = compute the signals, then
+        ``decide``) can be re-thresholded on a finished run: ``thresher refilter``."""
+        raise NotImplementedError
+
+    @property
+    def decides_from_signals(self) -> bool:
+        return type(self).decide is not FilterStep.decide
 
     def process(self, doc: Document) -> Document:
         reason = self.filter(doc)

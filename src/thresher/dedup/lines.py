@@ -54,6 +54,10 @@ class LineDedup(GlobalStep):
     ``n_partitions``."""
 
     name: ClassVar[str] = "line_dedup"
+    SIGNALS: ClassVar[dict] = {"line_dedup_lines_removed": int, "line_dedup_chars_removed": int}
+
+    def meta_fields(self) -> dict[str, Any]:
+        return {"removed_lines": [{"line": str, "rule": str, "step": str}]} if self.keep_removed else {}
 
     def __init__(self, min_docs: int = 3, per_site: bool = False, min_chars: int = 1, keep_removed: bool = False,
                  n_partitions: int = 4, batch_docs: int = 256):

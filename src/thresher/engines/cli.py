@@ -45,12 +45,18 @@ def run_cli(argv: list[str]) -> int:
                         help="format of kept/ and rejected/ (default: the pipeline's, else jsonl.zst)")
     parser.add_argument("--shard-mb", type=float, default=DEFAULT_SHARD_BYTES / 2**20,
                         help="split input files bigger than this into shards of about this size")
+    parser.add_argument("--max-file-mb", type=float, default=None,
+                        help="start a new kept/ or rejected/ file past this much text (default 512)")
+    parser.add_argument("--task-mb", type=float, default=None,
+                        help="group small input files into tasks of about this size (default: a quarter of "
+                        "each worker's share of the input, 1 MB to --shard-mb)")
     parser.add_argument("--restart", action="store_true", help="discard RUN_DIR's earlier run and start over")
     parser.add_argument("--keep-work", action="store_true", help="keep work/ (between-phase files)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     args = parser.parse_args(argv)
 
     from thresher.engines.driver import RunError, execute, summary_lines
+    from thresher.engines.rundir import run_ok
     from thresher.pipeline import load_pipeline
 
     try:
@@ -60,6 +66,11 @@ def run_cli(argv: list[str]) -> int:
                 pipeline.reader[opt] = getattr(args, opt)
         if args.output_format:
             pipeline.writer["format"] = args.output_format
+        if args.max_file_mb:
+            pipeline.writer["max_file_mb"] = args.max_file_mb
+        from thresher.io.writers import check_format
+
+        check_format(pipeline.writer.get("format", "jsonl.zst"))
         engine = make_engine(args.engine, args.workers, args.address, args.ray_tmp)
     except (ValueError, OSError, ImportError) as exc:
         print(f"thresher run: {exc}", file=sys.stderr)
@@ -67,10 +78,14 @@ def run_cli(argv: list[str]) -> int:
     try:
         total = execute(args.inputs, args.output, pipeline, engine, fmt=args.format,
                         shard_bytes=int(args.shard_mb * 2**20), restart=args.restart, quiet=args.quiet,
-                        keep_work=args.keep_work)
+                        keep_work=args.keep_work,
+                        group_bytes=int(args.task_mb * 2**20) if args.task_mb else None)
     except (RunError, FileNotFoundError, ValueError) as exc:
         print(f"thresher run: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the run directory's disk: full, read-only, gone
+        print(f"thresher run: {exc.strerror or exc}: {exc.filename or args.output}", file=sys.stderr)
+        return 1
     finally:
         engine.close()
     for line in summary_lines(total):
@@ -82,7 +97,7 @@ def run_cli(argv: list[str]) -> int:
     if total["failed_tasks"]:
         print(f"{len(total['failed_tasks'])} tasks failed; re-run the same command to retry them",
               file=sys.stderr)
-    return 0 if total["complete"] and not total["errors"] and total["reconciled"] else 1
+    return 0 if run_ok(total) else 1
 
 
 def presets_cli(argv: list[str]) -> int:

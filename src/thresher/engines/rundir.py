@@ -1,25 +1,35 @@
 """The run directory: the unit of work and of resumption.
 
     RUN_DIR/
-      kept/SHARD.jsonl.zst        documents kept by the whole pipeline
-      rejected/pP-SHARD.jsonl.zst documents dropped in phase P, each with its reason
-      errors/pP-SHARD.jsonl       records that could not be read or processed (source, message)
-      stats/pP-SHARD.json         per phase and shard: counts, reasons, step times; written last, so it is
-                                  also the shard's "done" marker
+      kept/TASK-NNN.jsonl.zst     documents kept by the whole pipeline (rolled at --max-file-mb; none empty)
+      rejected/pP-TASK-NNN.jsonl.zst  documents dropped in phase P, each with its reason
+      errors/pP-TASK.jsonl        records that could not be read or processed (source, message); only
+                                  where there were any
+      stats/pP-TASK.json          per phase and task: counts, reasons, step times; written last, so it is
+                                  also the task's "done" marker
       stats/summary.json          the aggregate, written at the end of a run
-      state/plan.json             inputs, shards, pipeline: a re-run with the same command resumes from it
+      state/plan.json             inputs, tasks, pipeline, schema: a re-run with the same command resumes
       state/STEP/                 a global step's signatures and decisions (kept for incremental runs)
-      work/stageN/SHARD.jsonl.zst documents between phases (deleted when the run completes)
+      work/stageN/TASK.jsonl.zst  documents between phases (deleted when the run completes)
+      README.md                   the dataset card
       report.html
+      .lock                       held by the run using the directory: a second run into it is refused
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from thresher.atomic import read_json
+
+
+class RunInUse(Exception):
+    pass
 
 
 class RunDir:
@@ -52,6 +62,46 @@ class RunDir:
     def step_dir(self, name: str) -> Path:
         return self.state / name
 
+    def lock(self) -> IO[str]:
+        """Take the directory for this process (and the workers it forks) until the returned file is closed
+        or the process ends; RunInUse if another run holds it."""
+        fh = open(self.path / ".lock", "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            fh.close()
+            raise RunInUse(f"{self.path} is in use by another thresher run (pid {holder}); wait for it to end, "
+                           "or choose another output folder") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        return fh
+
+    def clear(self) -> None:
+        """Remove everything of an earlier run but the lock (``--restart``)."""
+        for child in self.path.iterdir():
+            if child.name == ".lock":
+                continue
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+
+    def remove_stale_tmp(self) -> int:
+        """Remove temporary files and folders (``*.tmp``) that killed processes left; call with the lock held,
+        when no process of this directory can be writing. Returns how many were removed."""
+        removed = 0
+        for root, dirs, names in os.walk(self.path):
+            for name in [d for d in dirs if d.endswith(".tmp")]:
+                shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+                dirs.remove(name)
+                removed += 1
+            for name in names:
+                if name.endswith(".tmp"):
+                    os.unlink(os.path.join(root, name))
+                    removed += 1
+        return removed
+
     def shard_stats(self) -> list[dict[str, Any]]:
         return [read_json(p) for p in sorted(self.stats.glob("p*-*.json"))]
 
@@ -66,13 +116,15 @@ def _add(total: dict, part: dict) -> None:
 
 def aggregate(run_dir: RunDir) -> dict[str, Any]:
     """Sum the per-shard stats into the run's totals, with the reconciliation of every input record."""
-    total: dict[str, Any] = {"read": 0, "kept": 0, "rejected": 0, "errors": 0, "steps": {}, "reasons": {},
+    total: dict[str, Any] = {"read": 0, "kept": 0, "rejected": 0, "errors": 0, "input_bytes": 0, "steps": {}, "reasons": {},
                              "languages": {}, "length_hist": {}, "removed_by_site": {}, "phases": {}}
     for stats in run_dir.shard_stats():
         phase = stats["phase"]
-        _add(total["phases"].setdefault(phase, {}), {k: stats[k] for k in ("read", "kept", "rejected", "errors",
-                                                                          "seconds")})
+        _add(total["phases"].setdefault(phase, {}), {k: stats.get(k, 0) for k in ("read", "kept", "rejected", "errors",
+                                                                                 "seconds", "input_bytes",
+                                                                                 "read_bytes")})
         total["read"] += stats["read"] if stats["first"] else 0
+        total["input_bytes"] += stats.get("input_bytes", 0) if stats["first"] else 0
         total["kept"] += stats["kept"] if stats["last"] else 0
         total["rejected"] += stats["rejected"]
         total["errors"] += stats["errors"]
@@ -95,7 +147,24 @@ def tokens_line(total: dict[str, Any]) -> str | None:
             + (f", in errors {tokens['errors']:,}" if tokens.get("errors") else ""))
 
 
+def run_ok(total: dict[str, Any]) -> bool:
+    """True only when nothing was lost: the counts add up, no record failed, no task failed."""
+    return bool(total.get("reconciled")) and not total.get("errors") and not total.get("failed_tasks") \
+        and total.get("complete", True)
+
+
 def reconcile_line(total: dict[str, Any]) -> str:
-    mark = "ok" if total["reconciled"] else "MISMATCH"
-    return (f"read {total['read']} = kept {total['kept']} + rejected {total['rejected']} "
-            f"+ errors {total['errors']}  [{mark}]")
+    """``read R = kept K + rejected J + errors E  [ok]``; ``[FAILED]`` when anything was lost: an error, a
+    failed task (the shards it did not finish are counted as ``unfinished``), counts that do not add up."""
+    line = (f"read {total['read']} = kept {total['kept']} + rejected {total['rejected']} "
+            f"+ errors {total['errors']}")
+    failed = len(total.get("failed_tasks") or [])
+    unfinished = total["read"] - total["kept"] - total["rejected"] - total["errors"]
+    if failed and unfinished > 0:
+        line += f" + unfinished {unfinished}"
+    if run_ok(total):
+        return line + "  [ok]"
+    why = [f"{failed} task{'s' * (failed != 1)} failed"] if failed else []
+    if not total.get("reconciled") and not failed:
+        why.append("the counts do not add up")
+    return line + "  [FAILED" + (": " + ", ".join(why) if why else "") + "]"

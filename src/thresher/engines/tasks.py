@@ -14,11 +14,13 @@ Each phase's rejected documents go to rejected/ at once, with their reason.
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import pickle
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
@@ -26,14 +28,15 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from thresher.atomic import write_json
+from thresher.atomic import tmp_path, write_json
 from thresher.document import Document
 from thresher.engines.rundir import RunDir
 from thresher.filters.tokens import TOKENS
 from thresher.io import ReadError, Shard, read_shard
 from thresher.io.jsonl import read as read_jsonl
-from thresher.io.writers import open_writer
+from thresher.io.writers import JsonlWriter, OutputWriter
 from thresher.pipeline import Pipeline
+from thresher.schema import Schema
 from thresher.steps import GlobalStep, Step
 
 
@@ -42,6 +45,39 @@ class Phase:
     name: str              # "p0", "r1", "p1", ...
     kind: str              # "shards" or "resolve"
     stage: int             # shards: which segment; resolve: which global step (1-based)
+
+
+@dataclass(frozen=True)
+class Task:
+    """The unit of work of a shard phase: one shard of a big file, or several small input files read one
+    after the other (``group_shards``), so that a folder of thousands of small files is a few tasks."""
+
+    id: str                     # "00000", ...: names its output files and stats
+    shards: tuple[Shard, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "shards": [s.to_dict() for s in self.shards]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Task:
+        return cls(id=data["id"], shards=tuple(Shard.from_dict(s) for s in data["shards"]))
+
+
+def group_shards(shards: list[Shard], sizes: list[int], group_bytes: int) -> list[Task]:
+    """Consecutive shards packed into tasks of about ``group_bytes`` of input (a bigger shard is a task
+    of its own), in input order."""
+    tasks: list[Task] = []
+    current: list[Shard] = []
+    size = 0
+    for shard, n in zip(shards, sizes):
+        if current and size + n > group_bytes:
+            tasks.append(Task(f"{len(tasks):05d}", tuple(current)))
+            current, size = [], 0
+        current.append(shard)
+        size += n
+    if current:
+        tasks.append(Task(f"{len(tasks):05d}", tuple(current)))
+    return tasks
 
 
 def phases_of(pipeline: Pipeline) -> list[Phase]:
@@ -74,13 +110,29 @@ _READY: dict[tuple[str, str], Pipeline] = {}
 def ready_pipeline(run_dir: RunDir, pipeline: Pipeline) -> Pipeline:
     key = (pipeline_key(pipeline), str(run_dir.path))
     if key not in _READY:
-        for step in pipeline.global_steps:
+        ready = copy.deepcopy(pipeline)  # this process's own: the caller's pipeline is never set up or changed
+        for step in ready.global_steps:
             step.workdir = run_dir.step_dir(step.name)
             step.workdir.mkdir(parents=True, exist_ok=True)
-        for step in pipeline.steps:
+        for step in ready.steps:
             step.setup()
-        _READY[key] = pipeline
+        _READY[key] = ready
     return _READY[key]
+
+
+def _forget_on_failure(task: Callable) -> Callable:
+    """A task that raises drops this process's set-up pipeline: its steps may hold the failed task's
+    half-done state (a global step's index buffer), which a retry in the same process must not inherit."""
+
+    @functools.wraps(task)
+    def run(run_dir: RunDir, pipeline: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return task(run_dir, pipeline, *args, **kwargs)
+        except BaseException:
+            _READY.pop((pipeline_key(pipeline), str(run_dir.path)), None)
+            raise
+
+    return run
 
 
 def _bucket(n: int) -> str:
@@ -100,36 +152,41 @@ def _site(url: str | None) -> str:
         return "(bad url)"
 
 
-def run_shard_phase(run_dir: RunDir, pipeline: Pipeline, phase: Phase, shard: Shard,
+@_forget_on_failure
+def run_shard_phase(run_dir: RunDir, pipeline: Pipeline, phase: Phase, task: Task,
                     progress: Any = None) -> dict[str, Any]:
-    """Run one shard through one phase's steps and write its outputs; returns (and writes) its stats."""
+    """Run one task through one phase's steps and write its outputs; returns (and writes) its stats."""
     pipeline = ready_pipeline(run_dir, pipeline)
     segs = segments(pipeline)
     steps = segs[phase.stage]
     last = phase.stage == len(segs) - 1
     indexer = None if last else segs[phase.stage + 1][0]
     started = time.time()
-    errors = ErrorLog(run_dir.errors / f"{phase.name}-{shard.id}.jsonl")
+    errors = ErrorLog(run_dir.errors / f"{phase.name}-{task.id}.jsonl")
     if phase.stage == 0:
-        source = read_shard(shard, pipeline.reader, errors.read_error)
+        source = _read_task(task, pipeline.reader, errors)
     else:
-        stage_shard = Shard(id=shard.id, path=str(run_dir.stage_path(phase.stage, shard.id)) + ".jsonl.zst",
-                            name=shard.name, format="jsonl")
-        source = read_jsonl(stage_shard, {}, errors.read_error)
-        steps[0].load(shard.id)
+        first = task.shards[0]
+        stage_shard = Shard(id=task.id, path=str(run_dir.stage_path(phase.stage, task.id)) + ".jsonl.zst",
+                            name=first.name, format="jsonl")
+        source = _guarded(read_jsonl(stage_shard, {}, errors.read_error), stage_shard, errors)
+        steps[0].load(task.id)
 
     writer_fmt = pipeline.writer.get("format", "jsonl.zst")
+    max_bytes = int(pipeline.writer.get("max_file_mb", 512) * 2**20)
+    schema = Schema.of(pipeline.steps)
     if last:
-        kept_out = open_writer(run_dir.kept / shard.id, writer_fmt)
+        kept_out = OutputWriter(run_dir.kept, task.id, writer_fmt, schema, max_bytes)
     else:
         stage_dir = run_dir.work / f"stage{phase.stage + 1}"
         stage_dir.mkdir(parents=True, exist_ok=True)
-        kept_out = open_writer(stage_dir / shard.id, "jsonl.zst")
-    rejected_out = open_writer(run_dir.rejected / f"{phase.name}-{shard.id}", writer_fmt)
+        kept_out = JsonlWriter(stage_dir / f"{task.id}.jsonl.zst")
+    rejected_out = OutputWriter(run_dir.rejected, f"{phase.name}-{task.id}", writer_fmt, schema, max_bytes)
 
     counts = ShardCounts(steps, measure_extracted=phase.stage == 0)
-    for batch in _batches(_guarded(source, shard, errors)):
+    for batch in _batches(source):
         counts.read += len(batch)
+        counts.read_bytes += sum(len(doc.raw) if doc.raw is not None else len(doc.text) for doc in batch)
         if progress is not None:
             progress(len(batch))
         for doc in counts.run_steps(batch, errors):  # a document a step raised on is logged, not returned
@@ -139,26 +196,27 @@ def run_shard_phase(run_dir: RunDir, pipeline: Pipeline, phase: Phase, shard: Sh
                 rejected_out.write(doc)
                 continue
             if indexer is not None:
-                indexer.index(doc, shard.id)
+                indexer.index(doc, task.id)
             else:
                 counts.count_kept(doc)
             kept_out.write(doc)
     if indexer is not None:
-        indexer.finish_index(shard.id)
+        indexer.finish_index(task.id)
     kept_out.close()
     rejected_out.close()
     errors.close()
 
     stats = {
-        "phase": phase.name, "shard": shard.id, "input": f"{shard.path}:{shard.start}",
+        "phase": phase.name, "shard": task.id, "input": f"{task.shards[0].path}:{task.shards[0].start}",
+        "inputs": len(task.shards), "input_bytes": _input_bytes(task) if phase.stage == 0 else 0,
         "first": phase.stage == 0, "last": last,
         # every record the reader met: documents it yielded plus records it could not read
         "read": counts.read + errors.reader_errors,
         "kept": kept_out.count, "rejected": rejected_out.count, "errors": errors.reader_errors + errors.step_errors,
-        "seconds": round(time.time() - started, 4),
+        "seconds": round(time.time() - started, 4), "read_bytes": counts.read_bytes,
         **counts.to_dict(last),
     }
-    write_json(run_dir.stats_path(phase.name, shard.id), stats)
+    write_json(run_dir.stats_path(phase.name, task.id), stats)
     return stats
 
 
@@ -168,8 +226,9 @@ class ShardCounts:
     def __init__(self, steps: list[Step], measure_extracted: bool):
         self.steps = steps
         n = len(steps)
-        self.seconds, self.dropped, self.entered = [0.0] * n, [0] * n, [0] * n
+        self.seconds, self.dropped, self.entered, self.bytes = [0.0] * n, [0] * n, [0] * n, [0] * n
         self.read = 0
+        self.read_bytes = 0   # text characters (or HTML bytes) of the documents read: the phase's throughput
         self.reasons: Counter[str] = Counter()
         self.languages: Counter[str] = Counter()
         self.removed_by_site: Counter[str] = Counter()
@@ -200,6 +259,8 @@ class ShardCounts:
             if not live:
                 break
             self.entered[i] += len(live)
+            # characters of text (or bytes of HTML not yet extracted) entering the step: its throughput
+            self.bytes[i] += sum(len(doc.raw) if doc.raw is not None else len(doc.text) for doc in live)
             counted_before = {id(doc) for doc in live if TOKENS in doc.signals}
             if counted_before:
                 self.has_tokens = True
@@ -249,8 +310,8 @@ class ShardCounts:
         length_hist = {"extracted": dict(self.length_extracted)} if self.length_extracted else {}
         if last:
             length_hist["kept"] = dict(self.length_kept)
-        steps = {s.name: {"in": self.entered[i], "dropped": self.dropped[i], "seconds": round(self.seconds[i], 4)}
-                 for i, s in enumerate(self.steps)}
+        steps = {s.name: {"in": self.entered[i], "dropped": self.dropped[i], "seconds": round(self.seconds[i], 4),
+                          "bytes": self.bytes[i]} for i, s in enumerate(self.steps)}
         tokens = {}
         if self.has_tokens:
             for i, s in enumerate(self.steps):
@@ -271,12 +332,15 @@ class ErrorLog:
 
     def __init__(self, path):
         self.path = path
-        self.tmp = path.with_name(path.name + ".tmp")
-        self._out = open(self.tmp, "wb")
+        self.tmp = tmp_path(path)
+        self._out = None   # opened at the first error: a task without errors leaves no file
         self.reader_errors = 0
         self.step_errors = 0
+        path.unlink(missing_ok=True)  # an earlier, interrupted attempt's log
 
     def _write(self, **entry: Any) -> None:
+        if self._out is None:
+            self._out = open(self.tmp, "wb")
         self._out.write(orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE))
 
     def read_error(self, err: ReadError) -> None:
@@ -288,16 +352,36 @@ class ErrorLog:
         self._write(source=doc.source, id=doc.id, step=step.name, message=f"{type(exc).__name__}: {exc}")
 
     def close(self) -> None:
-        self._out.close()
-        self.tmp.replace(self.path)
+        if self._out is not None:
+            self._out.close()
+            self.tmp.replace(self.path)
+
+
+def _read_task(task: Task, options: dict[str, Any], errors: ErrorLog) -> Iterator[Document]:
+    """The documents of every shard of the task, one shard after the other."""
+    for shard in task.shards:
+        yield from _guarded(read_shard(shard, options, errors.read_error), shard, errors)
+
+
+def _input_bytes(task: Task) -> int:
+    """Bytes of input the task read (for throughput): its byte ranges, whole files where open-ended."""
+    from thresher.io import fs
+
+    total = 0
+    for shard in task.shards:
+        end = shard.end if shard.end is not None else fs.size(shard.path)
+        total += max(0, end - shard.start)
+    return total
 
 
 def _guarded(source, shard: Shard, errors: ErrorLog):
-    """The reader's stream; a reader that fails outright is logged, and the shard ends there."""
+    """The reader's stream; a reader that fails outright (a bug: readers report bad input themselves) is
+    logged as an error, which fails the run's reconcile line, and the shard ends there."""
     try:
         yield from source
     except Exception as exc:  # noqa: BLE001 - any reader bug must cost one shard's tail, not the run
-        errors.read_error(ReadError(f"{shard.path}:{shard.start}", f"reader failed: {type(exc).__name__}: {exc}"))
+        errors.read_error(ReadError(f"{shard.path}:{shard.start}", f"reader failed: {type(exc).__name__}: {exc}; "
+                                    "the rest of the shard was not read"))
 
 
 BATCH_DOCS = 32          # documents handed to the steps at once (see Step.process_batch)
@@ -319,6 +403,7 @@ def _batches(docs: Iterator[Document]) -> Iterator[list[Document]]:
         yield batch
 
 
+@_forget_on_failure
 def run_resolve(run_dir: RunDir, pipeline: Pipeline, phase: Phase, partition: int, shards: list[str],
                 progress: Any = None) -> dict:
     pipeline = ready_pipeline(run_dir, pipeline)
@@ -335,6 +420,7 @@ def resolve_done(run_dir: RunDir, phase: Phase, partition: int) -> bool:
     return (run_dir.stats / f"{phase.name}-part{partition:04d}.json.done").exists()
 
 
+@_forget_on_failure
 def run_merge(run_dir: RunDir, pipeline: Pipeline, phase: Phase, shards: list[str], progress: Any = None) -> dict:
     """The one task after a global step's partitions are resolved (``GlobalStep.merge``)."""
     pipeline = ready_pipeline(run_dir, pipeline)

@@ -4,6 +4,7 @@
 EVALUATORS: dict[str, str] = {
     "clean": "thresher.eval.clean:cli",
     "dedup": "thresher.eval.dedup:cli",
+    "extract": "thresher.eval.extract:cli",
     "lid": "thresher.eval.lid:cli",
     "quality": "thresher.eval.quality:cli",
 }

@@ -63,6 +63,14 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
+def _fasttext_installed() -> bool:
+    try:
+        import fasttext  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def cli(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="thresher eval lid", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data/lid/lingua-sentences"),
@@ -85,7 +93,14 @@ def cli(argv: list[str]) -> int:
     steps = {"cld2": LanguageID(backend="cld2")}
     model = args.fasttext_model or args.data.parent / "lid.176.ftz"
     if not args.no_fasttext:
-        if model.is_file():
+        if not _fasttext_installed():  # a core install: fastText is an extra
+            if args.fasttext_model:
+                print("thresher eval lid: --fasttext-model needs the fasttext extra: "
+                      "pip install 'thresher[fasttext]'", file=sys.stderr)
+                return 2
+            print("fastText is not installed (pip install 'thresher[fasttext]'): evaluating cld2 only",
+                  file=sys.stderr)
+        elif model.is_file():
             steps["fasttext"] = LanguageID(backend="fasttext", model_path=str(model))
         elif args.fasttext_model:
             print(f"fastText model not found: {model}", file=sys.stderr)

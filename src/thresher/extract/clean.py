@@ -428,6 +428,15 @@ class Clean(MapStep):
     """
 
     name = "clean"
+    META = {"title": str, "author": str, "date": str,
+            "comments": [{"author": str, "date": str, "score": int, "text": str}]}
+
+    def meta_fields(self) -> dict:
+        return {**self.META, "clean_lines": [[str]]} if self.keep_labels else dict(self.META)
+
+    def signal_fields(self) -> dict:
+        counts = {f"clean_{label}_lines": int for label in LABELS}
+        return {**counts, "clean_site_repeated_lines": int} if self.site_table_path else counts
 
     def __init__(self, model: str | None = None, body_threshold: float | None = None, comments: bool = True,
                  keep_labels: bool = False, site_table: str | None = None, min_site_docs: int = 3,

@@ -89,6 +89,14 @@ class C4Lines(MapStep):
     terminal-punctuation rule: ``filter_no_terminal_punct: false``)."""
 
     name = "c4_lines"
+    # lines removed per rule (the page rules never count here: they drop the page)
+    SIGNALS = {"c4_lines_removed": {rule: int for rule in ("too_long_word", "no_terminal_punct", "too_few_words",
+                                                          "javascript", "policy")},
+               "c4_lines_kept": int, "c4_sentences": int}
+    RULE_SIGNALS = {"too_few_sentences": "c4_sentences"}
+
+    def meta_fields(self) -> dict:
+        return {"removed_lines": [{"line": str, "rule": str, "step": str}]} if self.keep_removed else {}
 
     def __init__(self, remove_citations: bool = True, filter_no_terminal_punct: bool = True,
                  min_num_sentences: int | None = 5, min_words_per_line: int | None = 3,
@@ -184,6 +192,9 @@ class C4Badwords(FilterStep):
 
     name = "c4_badwords"
 
+    SIGNALS = {"c4_badwords": int}
+    RULE_SIGNALS = {"badwords": "c4_badwords"}
+
     def __init__(self, words_file: str, word_boundaries: bool = True, max_badwords: int = 0) -> None:
         self.words_file = words_file
         self.word_boundaries = word_boundaries
@@ -212,6 +223,9 @@ class C4Badwords(FilterStep):
         if self._phrases is not None:
             found.update(self._phrases.findall(lower))
         doc.signals["c4_badwords"] = len(found)
-        if len(found) > self.max_badwords:
-            return self.reject("badwords", len(found), self.max_badwords)
+        return self.decide(doc)
+
+    def decide(self, doc: Document) -> Reason | None:
+        if doc.signals["c4_badwords"] > self.max_badwords:
+            return self.reject("badwords", doc.signals["c4_badwords"], self.max_badwords)
         return None

@@ -5,7 +5,7 @@
 - ``model``: a fastText supervised model (``.bin`` or ``.ftz``) from a path the user gives, e.g. one made
   by ``thresher train classifier`` or DCLM's ``openhermes_reddit_eli5_vs_rw_v2_bigram_200k_train.bin``.
   Needs the ``fasttext`` extra (or ``train``, whose binding also predicts).
-- Every label's probability goes to ``signals["<name>_<label>"]`` (``name`` defaults to the model file's
+- Every label's probability (fastText's, unrounded) goes to ``signals["<name>_<label>"]`` (``name`` defaults to the model file's
   stem), so a run can be re-thresholded later without re-scoring.
 - ``threshold`` (optional): drop the document when the probability of ``label`` is below it, with the
   Reason ``classify_<name>.<label>`` (value: the probability, threshold: the threshold). ``label``
@@ -42,7 +42,7 @@ import orjson
 
 from thresher.atomic import save_array, write_json
 from thresher.document import Document, Reason
-from thresher.steps import GlobalStep, MapStep
+from thresher.steps import FilterStep, GlobalStep
 
 _NOT_WORD = re.compile(r"\W+")
 
@@ -99,8 +99,9 @@ class FastTextScorer:
                 for labels, probs in zip(*result)]
 
 
-class Classify(MapStep):
-    """Score documents with a fastText model; optionally drop those below a threshold (module docstring)."""
+class Classify(FilterStep):
+    """Score documents with a fastText model; optionally drop those below a threshold (module docstring).
+    ``decide`` reads the stored probability, so ``thresher refilter`` re-thresholds a run without the model."""
 
     name: ClassVar[str] = "classify"
 
@@ -111,35 +112,54 @@ class Classify(MapStep):
         self.name = f"classify_{self.prefix}"   # per instance: several models keep their stats apart
         self.threshold = None if threshold is None else float(threshold)
         self.label = label
+        self._labels: list[str] | None = None
         self._scorer: FastTextScorer | None = None
+
+    def labels(self) -> list[str]:
+        """The model's labels (the output schema needs them before any worker runs: loads it once)."""
+        if self._labels is None:
+            self._labels = (self._scorer or FastTextScorer(self.model)).labels
+        return self._labels
+
+    def signal_fields(self) -> dict[str, Any]:
+        return {f"{self.prefix}_{label}": float for label in self.labels()}
+
+    def rule_signals(self) -> dict[str, str]:
+        return {self.label: f"{self.prefix}_{self.label}"} if self.threshold is not None else {}
 
     def setup(self) -> None:
         if self._scorer is None:
             self._scorer = FastTextScorer(self.model)
-            if self.threshold is not None and self.label not in self._scorer.labels:
+            self._labels = self._scorer.labels
+            if self.threshold is not None and self.label not in self._labels:
                 raise ValueError(f"classify: {self.model} has no label {self.label!r} to threshold "
-                                 f"(its labels: {', '.join(self._scorer.labels)}); set label:")
+                                 f"(its labels: {', '.join(self._labels)}); set label:")
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_scorer": None}   # each worker loads its own model in setup()
 
-    def _apply(self, doc: Document, scores: dict[str, float]) -> Document:
+    def _write(self, doc: Document, scores: dict[str, float]) -> None:
         for label, p in scores.items():
-            doc.signals[f"{self.prefix}_{label}"] = round(p, 6)
-        if self.threshold is not None:
-            score = scores.get(self.label, 0.0)   # compared unrounded: 0.4999996 is below 0.5
-            if score < self.threshold:
-                doc.reason = self.reject(self.label, round(score, 6), self.threshold)
-        return doc
+            doc.signals[f"{self.prefix}_{label}"] = p
 
-    def map(self, doc: Document) -> Document:
+    def decide(self, doc: Document) -> Reason | None:
+        if self.threshold is None:
+            return None
+        score = doc.signals[f"{self.prefix}_{self.label}"]
+        return self.reject(self.label, score, self.threshold) if score < self.threshold else None
+
+    def filter(self, doc: Document) -> Reason | None:
         self.setup()
-        return self._apply(doc, self._scorer.scores(doc.text))
+        self._write(doc, self._scorer.scores(doc.text))
+        return self.decide(doc)
 
     def process_batch(self, docs: list[Document]) -> list[Document]:
         self.setup()
         scores = self._scorer.scores_many([doc.text for doc in docs])   # all scored before any is changed
-        return [self._apply(doc, s) for doc, s in zip(docs, scores)]
+        for doc, s in zip(docs, scores):
+            self._write(doc, s)
+            doc.reason = self.decide(doc)
+        return docs
 
 
 def bucket_edges(scores: np.ndarray, buckets: int) -> list[float]:
@@ -174,6 +194,12 @@ class QualityBucket(GlobalStep):
             raise ValueError(f"quality_bucket: edges given, but none for {', '.join(missing)}")
         self._scores: dict[str, list[list[float]]] = {}
         self._edges: dict[str, list[float]] = {}
+
+    def signal_fields(self) -> dict[str, Any]:
+        return {**{f"{s}_bucket": int for s in self.signals}, "quality_bucket": int}
+
+    def rule_signals(self) -> dict[str, str]:
+        return {"bucket": "quality_bucket"} if self.min_bucket is not None else {}
 
     def _score(self, doc: Document, signal: str) -> float:
         try:

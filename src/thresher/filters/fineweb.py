@@ -14,6 +14,10 @@ from thresher.steps import FilterStep
 
 class FineWebQuality(FilterStep):
     name = "fineweb_quality"
+    SIGNALS = {"fineweb_line_punct_ratio": float, "fineweb_short_line_ratio": float,
+               "fineweb_char_dup_ratio": float, "fineweb_list_ratio": float}
+    RULE_SIGNALS = {rule: f"fineweb_{rule}" for rule in ("line_punct_ratio", "short_line_ratio", "char_dup_ratio",
+                                                           "list_ratio")}
 
     def __init__(self, line_punct_thr: float | None = 0.12, line_punct_exclude_zero: bool = False,
                  short_line_thr: float | None = 0.67, short_line_length: int = 30,
@@ -39,8 +43,12 @@ class FineWebQuality(FilterStep):
         return sig
 
     def filter(self, doc: Document) -> Reason | None:
-        s = self.signals(doc)
-        if not text_stats(doc).nonempty_nl_lines:
+        self.signals(doc)
+        return self.decide(doc)
+
+    def decide(self, doc: Document) -> Reason | None:
+        s = doc.signals
+        if not doc.text or doc.text.isspace():  # no non-blank line
             return self.reject("empty", 0, 1)
         punct = s["fineweb_line_punct_ratio"]
         punct_low = punct < (self.line_punct_thr or 0) and not (punct == 0 and self.line_punct_exclude_zero)

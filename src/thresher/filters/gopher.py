@@ -18,6 +18,15 @@ class GopherQuality(FilterStep):
     """Document length, mean word length, symbol ratios, bullet/ellipsis lines, alphabetic words, stop words."""
 
     name = "gopher_quality"
+    SIGNALS = {"gopher_words": int, "gopher_mean_word_length": float, "gopher_hash_ratio": float,
+               "gopher_ellipsis_ratio": float, "gopher_bullet_lines_ratio": float,
+               "gopher_ellipsis_lines_ratio": float, "gopher_alpha_words_ratio": float, "gopher_stop_words": int}
+    RULE_SIGNALS = {"short_doc": "gopher_words", "long_doc": "gopher_words",
+                    "mean_word_length_low": "gopher_mean_word_length",
+                    "mean_word_length_high": "gopher_mean_word_length", "hash_ratio": "gopher_hash_ratio",
+                    "ellipsis_ratio": "gopher_ellipsis_ratio", "bullet_lines": "gopher_bullet_lines_ratio",
+                    "ellipsis_lines": "gopher_ellipsis_lines_ratio", "alpha_words": "gopher_alpha_words_ratio",
+                    "stop_words": "gopher_stop_words"}
 
     def __init__(self, min_doc_words: int | None = 50, max_doc_words: int | None = 100_000,
                  min_avg_word_length: float | None = 3, max_avg_word_length: float | None = 10,
@@ -57,7 +66,11 @@ class GopherQuality(FilterStep):
         return sig
 
     def filter(self, doc: Document) -> Reason | None:
-        s = self.signals(doc)
+        self.signals(doc)
+        return self.decide(doc)
+
+    def decide(self, doc: Document) -> Reason | None:
+        s = doc.signals
         words, mean_len = s["gopher_words"], s["gopher_mean_word_length"]
         return first_broken(self, [
             ("short_doc", words, self.min_doc_words, words < (self.min_doc_words or 0)),
@@ -97,6 +110,14 @@ class GopherRepetition(FilterStep):
         self.top_n_grams = {int(k): v for k, v in (_TOP_N_GRAMS if top_n_grams is None else top_n_grams).items()}
         self.dup_n_grams = {int(k): v for k, v in (_DUP_N_GRAMS if dup_n_grams is None else dup_n_grams).items()}
 
+    def signal_fields(self) -> dict[str, type]:
+        keys = ["dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac"]
+        keys += [f"top_{n}_gram" for n in self.top_n_grams] + [f"dup_{n}_gram" for n in self.dup_n_grams]
+        return {f"gopher_{k}": float for k in keys}
+
+    def rule_signals(self) -> dict[str, str]:
+        return {key[len("gopher_"):]: key for key in self.signal_fields()}  # dup_line_frac: gopher_dup_line_frac
+
     def signals(self, doc: Document) -> dict[str, float]:
         st = text_stats(doc)
         n_chars = len(st.text)
@@ -117,7 +138,11 @@ class GopherRepetition(FilterStep):
         return sig
 
     def filter(self, doc: Document) -> Reason | None:
-        s = self.signals(doc)
+        self.signals(doc)
+        return self.decide(doc)
+
+    def decide(self, doc: Document) -> Reason | None:
+        s = doc.signals
         if not doc.text:
             return self.reject("empty", 0, 1)
         checks = [(rule, s[f"gopher_{rule}"], thr, s[f"gopher_{rule}"] > (thr or 0)) for rule, thr in (

@@ -130,6 +130,7 @@ class LanguageID(MapStep):
     """
 
     name: ClassVar[str] = "lid"
+    META: ClassVar[dict] = {"language": str, "language_score": float}
 
     def __init__(self, backend: str = "cld2", model_path: str | None = None, per_paragraph: bool = False,
                  min_paragraph_chars: int = 20, best_effort: bool = True) -> None:
@@ -158,6 +159,10 @@ class LanguageID(MapStep):
         if not _LETTER.search(text):   # nothing to identify (fastText would still answer its prior, "en")
             return UNKNOWN, 0.0
         return self._impl.detect(text)
+
+    def meta_fields(self) -> dict[str, Any]:
+        # {code: share}: a mapping whose keys vary from page to page, stored as JSON text
+        return {**self.META, "languages": "json"} if self.per_paragraph else dict(self.META)
 
     def paragraph_shares(self, text: str) -> dict[str, float]:
         """``{code: share of characters}`` over the text's paragraphs that are long enough to identify."""
@@ -190,6 +195,8 @@ class LanguageFilter(FilterStep):
     """
 
     name: ClassVar[str] = "language_filter"
+    META: ClassVar[dict] = {"language": str, "language_score": float}  # when no lid step ran before it
+    RULE_SIGNALS: ClassVar[dict] = {"language_score": "language_score"}
 
     def __init__(self, languages: Iterable[str] | str | None = ("en",), min_score: float | dict[str, float] = 0.65,
                  backend: str = "cld2", model_path: str | None = None, best_effort: bool = True) -> None:
@@ -209,7 +216,11 @@ class LanguageFilter(FilterStep):
         if code is None or score is None:
             code, score = self._lid.detect(doc.text)
             doc.meta["language"] = code
-            doc.meta["language_score"] = score = round(score, 4)
+            doc.meta["language_score"] = round(score, 4)
+        return self.decide(doc)
+
+    def decide(self, doc: Document) -> Reason | None:
+        code, score = doc.meta["language"], doc.meta["language_score"]
         if self.languages and code not in self.languages:
             return self.reject("language", code, sorted(self.languages))
         threshold = self.min_score.get(code, 0.0) if isinstance(self.min_score, dict) else self.min_score

@@ -124,6 +124,7 @@ class PIIRedact(MapStep):
     """
 
     name: ClassVar[str] = "pii"
+    SIGNALS: ClassVar[dict] = {"pii_emails": int, "pii_ips": int, "pii_phones": int}
 
     def __init__(self, emails: bool = True, ips: bool = True, phones: bool = True, redact: bool = True,
                  email_replacement: str = "email@example.com", ip_replacement: str = "192.0.2.1",

@@ -29,6 +29,15 @@ class RefinedWebQuality(FilterStep):
     stop words."""
 
     name = "refinedweb_quality"
+    SIGNALS = {"refinedweb_words": int, "refinedweb_mean_word_length": float, "refinedweb_symbol_ratio": float,
+               "refinedweb_bullet_lines_ratio": float, "refinedweb_ellipsis_lines_ratio": float,
+               "refinedweb_non_alpha_words_ratio": float, "refinedweb_stop_words": int}
+    RULE_SIGNALS = {"short_doc": "refinedweb_words", "long_doc": "refinedweb_words",
+                    "mean_word_length_low": "refinedweb_mean_word_length",
+                    "mean_word_length_high": "refinedweb_mean_word_length",
+                    "symbol_ratio": "refinedweb_symbol_ratio", "bullet_lines": "refinedweb_bullet_lines_ratio",
+                    "ellipsis_lines": "refinedweb_ellipsis_lines_ratio",
+                    "non_alpha_words": "refinedweb_non_alpha_words_ratio", "stop_words": "refinedweb_stop_words"}
 
     def __init__(self, min_words: int | None = 50, max_words: int | None = 100_000,
                  min_avg_word_length: float | None = 3, max_avg_word_length: float | None = 10,
@@ -59,7 +68,11 @@ class RefinedWebQuality(FilterStep):
         return sig
 
     def filter(self, doc: Document) -> Reason | None:
-        s = self.signals(doc)
+        self.signals(doc)
+        return self.decide(doc)
+
+    def decide(self, doc: Document) -> Reason | None:
+        s = doc.signals
         n, mean = s["refinedweb_words"], s["refinedweb_mean_word_length"]
         sym, bul = s["refinedweb_symbol_ratio"], s["refinedweb_bullet_lines_ratio"]
         ell, non_alpha = s["refinedweb_ellipsis_lines_ratio"], s["refinedweb_non_alpha_words_ratio"]
@@ -82,6 +95,11 @@ class RefinedWebLines(MapStep):
     """RefinedWeb's line-wise corrections; drops the page when they remove too many of its words."""
 
     name = "refinedweb_lines"
+    SIGNALS = {"refinedweb_lines_removed": int, "refinedweb_words_removed_ratio": float}
+    RULE_SIGNALS = {"words_removed": "refinedweb_words_removed_ratio"}
+
+    def meta_fields(self) -> dict:
+        return {"removed_lines": [{"line": str, "rule": str, "step": str}]} if self.keep_removed else {}
 
     def __init__(self, max_uppercase_ratio: float | None = 0.5, max_numeric_ratio: float | None = 0.999999,
                  remove_counters: bool = True, min_words_per_line: int | None = 2,

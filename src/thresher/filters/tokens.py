@@ -90,6 +90,9 @@ class Tokens(MapStep):
         self.signal = signal
         self._count: Any = None
 
+    def signal_fields(self) -> dict[str, Any]:
+        return {self.signal: int}
+
     def setup(self) -> None:
         if self._count is None:
             self._count = token_counter(self.tokenizer)

@@ -22,17 +22,20 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from thresher.document import Document
+from thresher.document import Document, Reason
 from thresher.filters.classify import signal_prefix
-from thresher.steps import MapStep
+from thresher.steps import FilterStep
 
 
-class TransformerClassify(MapStep):
+class TransformerClassify(FilterStep):
+    """``decide`` reads the stored signal, so ``thresher refilter`` re-thresholds a run without the model."""
+
     name: ClassVar[str] = "transformer_classify"
 
     def __init__(self, model: str, name: str | None = None, threshold: float | None = None,
@@ -50,12 +53,33 @@ class TransformerClassify(MapStep):
         self._loaded: tuple[Any, Any, Any] | None = None
         self.labels: list[str] = []
 
+    def _config(self) -> dict[str, Any]:
+        path = Path(self.model).expanduser() / "config.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"transformer_classify: {path.parent} is not a model directory (no config.json)")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def output_labels(self) -> list[str]:
+        """``["score"]`` for a regressor, else the config's labels: read from config.json, without torch."""
+        if not self.labels:
+            config = self._config()
+            id2label = config.get("id2label") or {}
+            n = config.get("num_labels") or len(id2label) or 2
+            regression = n == 1 or config.get("problem_type") == "regression"
+            self.labels = ["score"] if regression else [str(id2label.get(str(i), f"LABEL_{i}")) for i in range(n)]
+        return self.labels
+
+    def signal_fields(self) -> dict[str, Any]:
+        return {f"{self.prefix}_{label}": float for label in self.output_labels()}
+
+    def rule_signals(self) -> dict[str, str]:
+        return {self.label: f"{self.prefix}_{self.label}"} if self.threshold is not None and self.label else {}
+
     def setup(self) -> None:
         if self._loaded is not None:
             return
         path = Path(self.model).expanduser()
-        if not (path / "config.json").is_file():
-            raise FileNotFoundError(f"transformer_classify: {path} is not a model directory (no config.json)")
+        self._config()
         try:
             import torch
             from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -96,18 +120,23 @@ class TransformerClassify(MapStep):
             out[chunk] = logits.cpu().numpy()
         return out
 
-    def _apply(self, doc: Document, row: np.ndarray) -> Document:
+    def _write(self, doc: Document, row: np.ndarray) -> None:
         for label, value in zip(self.labels, row):
-            doc.signals[f"{self.prefix}_{label}"] = round(float(value), 6)
-        if self.threshold is not None:
-            value = doc.signals[f"{self.prefix}_{self.label}"]
-            if value < self.threshold:
-                doc.reason = self.reject(self.label, value, self.threshold)
-        return doc
+            doc.signals[f"{self.prefix}_{label}"] = float(value)
 
-    def map(self, doc: Document) -> Document:
-        return self._apply(doc, self.scores([doc.text])[0])
+    def decide(self, doc: Document) -> Reason | None:
+        if self.threshold is None:
+            return None
+        value = doc.signals[f"{self.prefix}_{self.label}"]
+        return self.reject(self.label, value, self.threshold) if value < self.threshold else None
+
+    def filter(self, doc: Document) -> Reason | None:
+        self._write(doc, self.scores([doc.text])[0])
+        return self.decide(doc)
 
     def process_batch(self, docs: list[Document]) -> list[Document]:
         rows = self.scores([doc.text for doc in docs])   # all scored before any document is changed
-        return [self._apply(doc, row) for doc, row in zip(docs, rows)]
+        for doc, row in zip(docs, rows):
+            self._write(doc, row)
+            doc.reason = self.decide(doc)
+        return docs

@@ -2,8 +2,9 @@
 
 A plain path is opened with ``open()``: local runs need nothing more. A path with a scheme (``s3://``,
 ``gs://``, ``az://``, ``https://``, ``hf://``, ``memory://``, ``file://``) goes through fsspec, which
-comes with the ``ray`` extra; remote schemes also need their own package (``s3fs`` for ``s3://``,
-``gcsfs`` for ``gs://``, ``adlfs`` for ``az://``), as fsspec's error message says.
+comes with the ``remote`` extra (and ``ray``); remote schemes also need their own package (``s3fs`` for
+``s3://``, ``gcsfs`` for ``gs://``, ``huggingface_hub`` for ``hf://``, ``adlfs`` for ``az://``): the
+``s3``, ``gcs`` and ``hf`` extras bring both.
 
 Inputs only: the run directory must be a local or shared (NFS, Lustre) path, since resuming relies on
 files renamed into place atomically, which object stores do not offer. ``file://`` is accepted there.
@@ -30,8 +31,8 @@ def _filesystem(url: str) -> tuple[Any, str]:
     try:
         from fsspec.core import url_to_fs
     except ImportError:
-        raise ImportError(f"{url}: URLs need fsspec: pip install 'thresher[ray]' (or fsspec), plus the "
-                          "scheme's package (s3fs for s3://, gcsfs for gs://)") from None
+        raise ImportError(f"{url}: URLs need fsspec: pip install 'thresher[remote]' (or thresher[s3], "
+                          "thresher[gcs], thresher[hf] for the scheme's package too)") from None
     return url_to_fs(url)
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from thresher.document import Document
-from thresher.io import fs
+from thresher.io import arc, files, fs, jsonl, parquet, warc
+from thresher.io.base import OnError, ReadError, Shard
+
+__all__ = ["DEFAULT_SHARD_BYTES", "OnError", "ReadError", "Shard", "detect_format", "plan_shards", "read_shard"]
 
 # file-name endings -> format family
 _FORMATS = [
@@ -31,35 +33,6 @@ _FORMATS = [
 DEFAULT_SHARD_BYTES = 128 * 1024 * 1024
 
 
-class ReadError(Exception):
-    """A record that could not be read. ``source`` is ``path:offset``; the run logs it and carries on."""
-
-    def __init__(self, source: str, message: str):
-        super().__init__(f"{source}: {message}")
-        self.source = source
-        self.message = message
-
-
-OnError = Callable[[ReadError], None]
-
-
-@dataclass(frozen=True)
-class Shard:
-    id: str          # "00000", "00001", ... in input order: also the output file name
-    path: str        # the file as found
-    name: str        # the file relative to its input argument: ids derived from it are machine-independent
-    format: str
-    start: int = 0
-    end: int | None = None   # None: to the end of the file
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Shard:
-        return cls(**data)
-
-
 def detect_format(path: str) -> str | None:
     lower = path.lower()
     for endings, fmt in _FORMATS:
@@ -68,15 +41,23 @@ def detect_format(path: str) -> str | None:
     return None
 
 
-def _expand(inputs: list[str]) -> list[tuple[str, str]]:
-    """(path, name) for every input file, sorted within each argument so plans are reproducible."""
+def _expand(inputs: list[str], skipped: list[str]) -> list[tuple[str, str]]:
+    """(path, name) for every input file, sorted within each argument so plans are reproducible. Files of
+    an unknown format found in a folder are appended to ``skipped``."""
     found: list[tuple[str, str]] = []
+
+    def known(path: str) -> bool:
+        if detect_format(path) is not None:
+            return True
+        skipped.append(path)
+        return False
+
     for arg in inputs:
         if fs.is_url(arg):  # s3://, gs://, file://, ... through fsspec
-            found += fs.expand(arg, keep=lambda p: detect_format(p) is not None)
+            found += fs.expand(arg, keep=known)
         elif os.path.isdir(arg):
             root = Path(arg)
-            files = sorted(p for p in root.rglob("*") if p.is_file() and detect_format(str(p)))
+            files = sorted(p for p in root.rglob("*") if p.is_file() and known(str(p)))
             found += [(str(p), str(p.relative_to(root))) for p in files]
         elif any(ch in arg for ch in "*?["):
             matches = sorted(glob.glob(arg, recursive=True))
@@ -88,12 +69,12 @@ def _expand(inputs: list[str]) -> list[tuple[str, str]]:
     return found
 
 
-def plan_shards(inputs: list[str], shard_bytes: int = DEFAULT_SHARD_BYTES, fmt: str | None = None) -> list[Shard]:
-    """Split inputs into shards at record boundaries. Raises on an input of unknown format."""
-    from thresher.io import jsonl, warc
-
+def plan_shards(inputs: list[str], shard_bytes: int = DEFAULT_SHARD_BYTES, fmt: str | None = None,
+                skipped: list[str] | None = None) -> list[Shard]:
+    """Split inputs into shards at record boundaries. Raises on an input file of unknown format; files of
+    unknown format inside an input folder are left out, and listed in ``skipped`` when it is given."""
     shards: list[Shard] = []
-    for path, name in _expand(inputs):
+    for path, name in _expand(inputs, skipped if skipped is not None else []):
         file_fmt = fmt or detect_format(path)
         if file_fmt is None:
             raise ValueError(f"{path}: unknown input format (name it .warc[.gz], .arc, .jsonl[.gz|.zst], "
@@ -113,8 +94,8 @@ def plan_shards(inputs: list[str], shard_bytes: int = DEFAULT_SHARD_BYTES, fmt: 
 
 def read_shard(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[Document]:
     """Stream a shard's documents. Unreadable records go to ``on_error``; reading carries on after them."""
-    from thresher.io import arc, files, jsonl, parquet, warc
+    return _READERS[shard.format](shard, options, on_error)
 
-    readers = {"warc": warc.read, "arc": arc.read, "jsonl": jsonl.read, "parquet": parquet.read,
-               "html": files.read_html, "text": files.read_text}
-    return readers[shard.format](shard, options, on_error)
+
+_READERS = {"warc": warc.read, "arc": arc.read, "jsonl": jsonl.read, "parquet": parquet.read,
+            "html": files.read_html, "text": files.read_text}

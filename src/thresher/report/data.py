@@ -26,6 +26,7 @@ import xxhash
 from thresher.atomic import read_json, write_json
 from thresher.engines.rundir import RunDir, aggregate
 from thresher.io.jsonl import open_bytes
+from thresher.schema import reason_from_row, unpack_struct
 
 JSONL_ENDINGS = (".jsonl.zst", ".jsonl")
 # Per-line labels that a cleaning step may keep in ``meta`` (see docs/report.md): a list of dicts with at
@@ -155,6 +156,14 @@ def parse_reason(line: bytes) -> dict[str, Any] | None:
         return None
 
 
+def plain(doc: dict[str, Any]) -> dict[str, Any]:
+    """An output record as a person reads it: keys with a value only (``meta.undeclared`` unpacked), and
+    the reason's value and threshold whatever their type."""
+    reason = reason_from_row(doc.get("reason"))
+    return {**doc, "meta": unpack_struct(doc.get("meta")), "signals": unpack_struct(doc.get("signals")),
+            "reason": reason.to_dict() if reason is not None else None}
+
+
 def reason_key(reason: dict[str, Any]) -> str:
     return f"{reason.get('step')}.{reason.get('rule')}"
 
@@ -178,6 +187,10 @@ class Samples:
     lines_scan_complete: bool = True
     rejected_scanned: int = 0
     rejected_scan_complete: bool = True
+    kept: list[dict[str, Any]] = field(default_factory=list)                    # a sample of kept documents
+    values: dict[str, list[float]] = field(default_factory=dict)                # signal -> a sample of values
+    rule_signal: dict[str, str] = field(default_factory=dict)                   # "step.rule" -> its signal
+    rule_threshold: dict[str, tuple[float, bool]] = field(default_factory=dict)  # -> (threshold, drops below)
 
 
 class _Reservoir:
@@ -208,13 +221,61 @@ def removed_lines_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def _figures(line: bytes) -> dict[str, Any]:
+    """The numeric ``signals`` (and ``meta.language_score``) of a document line, parsing only those two
+    objects where the line has the output's key order (``meta``, ``signals``, then ``reason``)."""
+    start, end = line.find(b',"meta":'), line.rfind(b',"reason":')
+    try:
+        part = orjson.loads(b"{" + line[start + 1:end] + b"}") if 0 < start < end else orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return {}
+    found = {k: v for k, v in (part.get("signals") or {}).items() if isinstance(v, (int, float))
+             and not isinstance(v, bool)}
+    score = (part.get("meta") or {}).get("language_score")
+    if isinstance(score, (int, float)):
+        found["language_score"] = score
+    return found
+
+
+class _SignalTally:
+    """For each rule that tests a signal (``Step.rule_signals``): a uniform sample of that signal's values
+    over the documents that carry it, and the rule's threshold and side, read from its drops."""
+
+    def __init__(self, per_signal: int, rule_signals: dict[str, str]):
+        self.per_signal = per_signal
+        self.rule_signals = rule_signals
+        self.wanted = set(rule_signals.values())
+        self.values: dict[str, _Reservoir] = {}
+        self.thresholds: dict[str, tuple[float, bool]] = {}
+
+    def add(self, figures: dict[str, Any], reason: dict[str, Any] | None) -> None:
+        for key, value in figures.items():
+            if key in self.wanted:
+                self.values.setdefault(key, _Reservoir(self.per_signal, seed=len(self.values))).add(float(value))
+        value, threshold = (reason or {}).get("value"), (reason or {}).get("threshold")
+        if isinstance(value, (int, float)) and isinstance(threshold, (int, float)):
+            key = reason_key(reason)
+            if key in self.rule_signals and key not in self.thresholds:
+                self.thresholds[key] = (float(threshold), value < threshold)
+
+    def finish(self, out: Samples) -> None:
+        out.values = {k: r.items for k, r in self.values.items()}
+        for key, threshold in self.thresholds.items():
+            out.rule_signal[key] = self.rule_signals[key]
+            out.rule_threshold[key] = threshold
+
+
 def collect_samples(run_dir: str | Path, per_rule: int = 3, lines_per_rule: int = 6,
-                    kept_scan_bytes: int = 256 << 20, rejected_scan_bytes: int = 4 << 30) -> Samples:
+                    kept_scan_bytes: int = 256 << 20, rejected_scan_bytes: int = 4 << 30,
+                    kept_samples: int = 6, per_signal: int = 50_000,
+                    rule_signals: dict[str, str] | None = None) -> Samples:
     """Drop samples per rule and duplicate clusters (rejected/, up to ``rejected_scan_bytes`` of JSON), and
     removed lines (rejected/, then kept/ up to ``kept_scan_bytes``). Blank removed lines are neither
     counted nor sampled: they carry nothing to look at. The budgets bound the report's time on huge runs
     (about 10 s per GB of JSON on one core); what was cut short is said on the page."""
     out = Samples()
+    tally = _SignalTally(per_signal, rule_signals or {})
+    kept_reservoir = _Reservoir(kept_samples, seed=1)
     reservoirs: dict[str, _Reservoir] = {}
     line_reservoirs: dict[str, _Reservoir] = {}
     markers = (f'"{REMOVED_LINES_KEY}"'.encode(), f'"{CLEAN_LINES_KEY}"'.encode())
@@ -246,6 +307,7 @@ def collect_samples(run_dir: str | Path, per_rule: int = 3, lines_per_rule: int 
                 out.clusters[reason["duplicate_of"]] += 1
             key = reason_key(reason)
             reservoirs.setdefault(key, _Reservoir(per_rule, seed=len(reservoirs))).add(line)
+            tally.add(_figures(line), reason)
             take_lines(line)
     budget = kept_scan_bytes
     for path in output_files(run_dir, "kept"):
@@ -255,12 +317,16 @@ def collect_samples(run_dir: str | Path, per_rule: int = 3, lines_per_rule: int 
                 break
             budget -= len(line)
             out.docs_scanned_for_lines += 1
+            tally.add(_figures(line), None)
+            kept_reservoir.add(line)
             take_lines(line)
         if budget <= 0:
             out.lines_scan_complete = False
             break
-    out.removed = {key: [orjson.loads(x) for x in r.items] for key, r in sorted(reservoirs.items())}
+    out.removed = {key: [plain(orjson.loads(x)) for x in r.items] for key, r in sorted(reservoirs.items())}
     out.removed_lines = [x for _, r in sorted(line_reservoirs.items()) for x in r.items]
+    out.kept = [plain(orjson.loads(x)) for x in kept_reservoir.items]
+    tally.finish(out)
     return out
 
 
@@ -352,11 +418,11 @@ def find_docs(run_dir: str | Path, doc_id: str, where: tuple[str, ...] = ("kept"
             if candidates is not None and path not in candidates:
                 continue
             if path.name.endswith(".parquet"):
-                yield from ((row, path) for row in _parquet_rows(path) if row.get("id") == doc_id)
+                yield from ((plain(row), path) for row in _parquet_rows(path) if row.get("id") == doc_id)
                 continue
             for line in iter_lines(path):
                 if line.startswith(prefix):
-                    yield orjson.loads(line), path
+                    yield plain(orjson.loads(line)), path
 
 
 def sample_reason(run_dir: str | Path, query: str, n: int, seed: int = 0) -> tuple[list[dict[str, Any]], int]:
@@ -367,7 +433,7 @@ def sample_reason(run_dir: str | Path, query: str, n: int, seed: int = 0) -> tup
             reason = parse_reason(line)
             if reason and rule_matches(query, reason_key(reason)):
                 res.add(line)
-    return [orjson.loads(x) for x in res.items], res.n
+    return [plain(orjson.loads(x)) for x in res.items], res.n
 
 
 def sample_removed_lines(run_dir: str | Path, query: str, n: int, seed: int = 0

@@ -14,6 +14,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from thresher.engines.rundir import tokens_line
 from thresher.report.data import (
     Samples,
@@ -67,6 +69,11 @@ th, td { text-align:left; padding:4px 8px; border-bottom:1px solid var(--line); 
 th { color:var(--muted); font-weight:600; }
 td.n, th.n { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
 code, .mono { font-family:ui-monospace,"DejaVu Sans Mono",monospace; font-size:12px; }
+.mono { overflow-wrap:anywhere; }
+table.samples { table-layout:fixed; }
+table.samples td { overflow-wrap:anywhere; }
+.dist { display:grid; grid-template-columns:repeat(auto-fill,minmax(360px,1fr)); gap:12px; }
+.dist .card h3 { font-size:13px; margin:0 0 4px; font-weight:600; }
 .snippet { white-space:pre-wrap; word-break:break-word; max-height:9em; overflow:hidden; color:#3e4c59; }
 details summary { cursor:pointer; color:var(--muted); }
 details .full { white-space:pre-wrap; word-break:break-word; max-height:30em; overflow:auto;
@@ -83,6 +90,18 @@ section.wide { background:#fff; border:1px solid var(--line); border-radius:8px;
 # -- SVG primitives -----------------------------------------------------------------------------------------
 def _fmt(n: float) -> str:
     return f"{n:,.0f}" if float(n).is_integer() else f"{n:,.2f}"
+
+
+def _num(value: Any) -> str:
+    """A figure as a person reads it: integers with separators, other numbers to 3 significant digits
+    (0.123, 12.3, 1,234), anything else as text."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
 
 
 def _short(label: str, limit: int = 28) -> str:
@@ -352,14 +371,14 @@ def _snippet(text: str, limit: int = 400) -> str:
 
 def _reason_detail(reason: dict[str, Any]) -> str:
     parts = []
-    if "value" in reason:
-        parts.append(f"value {escape(str(reason['value']))}")
-    if "threshold" in reason:
-        parts.append(f"threshold {escape(str(reason['threshold']))}")
+    if reason.get("value") is not None:
+        parts.append(f"value {escape(_num(reason['value']))}")
+    if reason.get("threshold") is not None:
+        parts.append(f"threshold {escape(_num(reason['threshold']))}")
     if reason.get("duplicate_of") is not None:
         parts.append(f"duplicate of <code>{escape(str(reason['duplicate_of']))}</code>")
     if reason.get("similarity") is not None:
-        parts.append(f"similarity {reason['similarity']}")
+        parts.append(f"similarity {_num(reason['similarity'])}")
     return "<br>".join(parts)
 
 
@@ -378,7 +397,7 @@ def _removed_docs_section(samples: Samples, run_dir: Path) -> str:
     return ('<section class="wide"><h2>Removed documents: a sample per rule</h2>'
             f'<p class="note">more: <code>thresher inspect {escape(str(run_dir))} --reason RULE --sample N</code>'
             ', one document: <code>--id ID</code></p>'
-            '<table><tr><th style="width:24%">rule · id · url</th><th style="width:18%">why</th>'
+            '<table class="samples"><tr><th style="width:24%">rule · id · url</th><th style="width:18%">why</th>'
             '<th>text</th></tr>' + "".join(rows) + "</table></section>")
 
 
@@ -399,8 +418,150 @@ def _removed_lines_section(samples: Samples) -> str:
     return (head + f'<p class="note">non-blank lines, counted over {scope}</p>'
             '<table style="width:auto;min-width:320px"><tr><th>rule</th><th class="n">lines removed</th></tr>'
             + count_rows + '</table><h2 style="margin-top:14px">A sample of removed lines</h2>'
-            '<table><tr><th style="width:22%">rule</th><th style="width:18%">document</th><th>line</th></tr>'
+            '<table class="samples"><tr><th style="width:22%">rule</th><th style="width:18%">document</th><th>line</th></tr>'
             + line_rows + "</table></section>")
+
+
+def signal_chart(rule: str, signal: str, values: list[float], threshold: float, drops_below: bool,
+                 bins: int = 30) -> str:
+    """The distribution of a rule's signal (a histogram of ``values``), the threshold as a dashed line, the
+    bars on the side the rule drops in red. The top 1% of values is gathered in the last bar."""
+    arr = np.asarray(values, dtype=float)
+    lo = min(float(arr.min()), threshold)
+    hi = max(float(np.quantile(arr, 0.99)), threshold)
+    if hi <= lo:
+        hi = lo + 1.0
+    counts, edges = np.histogram(np.clip(arr, lo, hi), bins=bins, range=(lo, hi))
+    height, left, bottom, top_pad = 170, 46, 34, 22
+    plot_w, plot_h = WIDTH - left - 12, height - bottom - top_pad
+    top = int(counts.max()) or 1
+    slot = plot_w / bins
+    out = [f'<svg data-chart="signal" data-rule="{escape(rule)}" data-signal="{escape(signal)}" '
+           f'data-threshold="{threshold}" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(rule)}">']
+    for tick in (0, top):
+        y = top_pad + plot_h * (1 - tick / top)
+        out.append(f'<line x1="{left}" x2="{WIDTH - 12}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e4e7eb"/>'
+                   f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{_fmt(tick)}</text>')
+    for i, n in enumerate(counts.tolist()):
+        mid = (edges[i] + edges[i + 1]) / 2
+        dropped = mid < threshold if drops_below else mid > threshold
+        h = max(2.0, plot_h * n / top) if n else 0.0
+        out.append(f'<rect data-lo="{edges[i]:.6g}" data-value="{n}" x="{left + i * slot + 0.5:.1f}" '
+                   f'y="{top_pad + plot_h - h:.1f}" width="{max(1.0, slot - 1):.1f}" height="{h:.1f}" '
+                   f'fill="{COLORS["dropped"] if dropped else COLORS["funnel"]}">'
+                   f'<title>{_num(edges[i])} to {_num(edges[i + 1])}: {_fmt(n)}</title></rect>')
+    x = left + plot_w * (threshold - lo) / (hi - lo)
+    anchor = "end" if x > left + plot_w * 0.7 else "start"
+    out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top_pad - 6}" y2="{top_pad + plot_h}" stroke="#1f2933" '
+               f'stroke-width="1.5" stroke-dasharray="4 3"/>'
+               f'<text x="{x + (-4 if anchor == "end" else 4):.1f}" y="{top_pad - 9}" text-anchor="{anchor}" '
+               f'font-size="11">threshold {escape(_num(threshold))}</text>')
+    for value, at in ((lo, "start"), (hi, "end")):
+        tx = left if at == "start" else WIDTH - 12
+        label = _num(value) + ("+" if at == "end" and float(arr.max()) > hi else "")
+        out.append(f'<text x="{tx}" y="{height - bottom + 15}" text-anchor="{at}" font-size="11">{escape(label)}</text>')
+    out.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="11" '
+               f'fill="#616e7c">{escape(signal)}</text></svg>')
+    return "".join(out)
+
+
+def _signals_section(summary: dict[str, Any], samples: Samples, order: list[str]) -> str:
+    rank = {name: i for i, name in enumerate(order)}
+    rules = sorted((k for k in samples.rule_signal if samples.values.get(samples.rule_signal[k])),
+                   key=lambda k: (rank.get(k.split(".")[0], -1), k))
+    head = '<section class="wide"><h2>Signals against their thresholds</h2>'
+    if not rules:
+        return head + '<div class="empty">no rule dropped a document on a numeric signal</div></section>'
+    cards = []
+    for key in rules:
+        signal = samples.rule_signal[key]
+        threshold, below = samples.rule_threshold[key]
+        values = samples.values[signal]
+        step = key.split(".")[0]
+        entered = summary.get("steps", {}).get(step, {}).get("in", 0)
+        dropped = summary.get("reasons", {}).get(key, 0)
+        share = 100 * dropped / entered if entered else 0.0
+        cards.append(
+            f'<div class="card" data-rule="{escape(key)}" data-share="{share:.4f}"><h3><span class="rule">'
+            f'{escape(key)}</span></h3>' + signal_chart(key, signal, values, threshold, below)
+            + f'<p class="note">drops {escape(signal)} {"&lt;" if below else "&gt;"} {escape(_num(threshold))}: '
+            f'<b>{share:.1f}%</b> of the {_fmt(entered)} documents that reached <code>{escape(step)}</code> '
+            f'({_fmt(dropped)}); histogram of {_fmt(len(values))} documents</p></div>')
+    return (head + '<p class="note">red: the side of the threshold the rule drops. Each histogram counts the '
+            'documents that carry the signal (those that reached its step), kept and dropped.</p>'
+            '<div class="dist">' + "".join(cards) + "</div></section>")
+
+
+def _kept_section(samples: Samples) -> str:
+    head = '<section class="wide"><h2>Kept documents: a sample</h2>'
+    if not samples.kept:
+        return head + '<div class="empty">none</div></section>'
+    rows = []
+    for doc in samples.kept:
+        meta, url = doc.get("meta") or {}, doc.get("url") or ""
+        about = [f"{_fmt(len(doc.get('text') or ''))} chars"]
+        if meta.get("language"):
+            about.append(f"{escape(str(meta['language']))} {_num(meta.get('language_score', ''))}")
+        if meta.get("title"):
+            about.append(escape(_short(str(meta["title"]), 80)))
+        rows.append(f'<tr data-kept="{escape(str(doc.get("id")))}"><td><span class="mono">'
+                    f'{escape(str(doc.get("id")))}</span>'
+                    + (f'<br><span class="mono">{escape(_short(url, 60))}</span>' if url else "")
+                    + f'</td><td>{"<br>".join(about)}</td><td>{_snippet(doc.get("text", ""))}</td></tr>')
+    return (head + '<p class="note">a uniform sample of what the run keeps, to read next to what it drops '
+            '(below)</p><table class="samples"><tr><th style="width:24%">id · url</th>'
+            '<th style="width:18%">about</th><th>text</th></tr>' + "".join(rows) + "</table></section>")
+
+
+def _rate(n: float, seconds: float) -> str:
+    return _num(round(n / seconds, 1)) if seconds > 0 and n else "–"
+
+
+def _throughput_section(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    labels = summary.get("phase_labels", {})
+    walls = summary.get("phase_wall_seconds", {})
+    mb = 1 << 20
+    phase_rows = []
+    for name, ph in sorted(summary.get("phases", {}).items(), key=lambda kv: (int(kv[0][1:]), kv[0])):
+        label = labels.get(name, name)
+        size = (ph.get("input_bytes") or ph.get("read_bytes") or 0) / mb
+        secs, wall = ph.get("seconds", 0.0), walls.get(label, 0.0)
+        phase_rows.append(
+            f'<tr data-phase="{escape(name)}"><td>{escape(label)}</td><td class="n">{_fmt(ph.get("read", 0))}</td>'
+            f'<td class="n">{_num(round(size, 2))}</td><td class="n">{_num(round(secs, 2))}</td>'
+            f'<td class="n">{_rate(ph.get("read", 0), secs)}</td><td class="n">{_rate(size, secs)}</td>'
+            f'<td class="n">{_num(round(wall, 2)) if wall else "–"}</td>'
+            f'<td class="n">{_rate(ph.get("read", 0), wall)}</td></tr>')
+    step_rows = []
+    for r in rows:
+        st = summary.get("steps", {}).get(r["step"], {})
+        size = st.get("bytes", 0) / mb
+        step_rows.append(
+            f'<tr data-step="{escape(r["step"])}"><td><code>{escape(r["step"])}</code></td>'
+            f'<td class="n">{_fmt(r["in"])}</td><td class="n">{_num(round(size, 2))}</td>'
+            f'<td class="n">{_num(round(r["seconds"], 2))}</td><td class="n">{_rate(r["in"], r["seconds"])}</td>'
+            f'<td class="n">{_rate(size, r["seconds"])}</td></tr>')
+    return ('<section class="wide"><h2>Throughput</h2>'
+            '<p class="note">seconds: time in tasks, summed over workers, so rates are per core; wall: the '
+            'phase from start to end in this invocation. MB: input for the first phase, text (or HTML not yet '
+            'extracted) for the others and for steps.</p>'
+            '<table><tr><th>phase</th><th class="n">documents</th><th class="n">MB</th><th class="n">seconds</th>'
+            '<th class="n">docs/s per core</th><th class="n">MB/s per core</th><th class="n">wall s</th>'
+            '<th class="n">docs/s wall</th></tr>' + "".join(phase_rows) + "</table>"
+            '<table style="margin-top:12px"><tr><th>step</th><th class="n">documents</th><th class="n">MB</th>'
+            '<th class="n">seconds</th><th class="n">docs/s</th><th class="n">MB/s</th></tr>'
+            + "".join(step_rows) + "</table></section>")
+
+
+def rule_signals(plan: dict[str, Any]) -> dict[str, str]:
+    """"step.rule" -> the signal the rule tests, as the run's steps declare them (``Step.rule_signals``)."""
+    try:
+        from thresher.pipeline import pipeline_from_spec
+
+        steps = pipeline_from_spec(plan["pipeline"]).steps
+    except Exception:  # noqa: BLE001 - a plan without a pipeline, or one naming a step no longer installed
+        return {}
+    return {f"{s.name}.{rule}": signal for s in steps for rule, signal in s.rule_signals().items()}
 
 
 def render(run_dir: str | Path, summary: dict[str, Any] | None = None, samples: Samples | None = None) -> str:
@@ -408,7 +569,7 @@ def render(run_dir: str | Path, summary: dict[str, Any] | None = None, samples: 
     run_dir = Path(run_dir)
     summary = summary if summary is not None else load_summary(run_dir)
     plan = load_plan(run_dir)
-    samples = samples if samples is not None else collect_samples(run_dir)
+    samples = samples if samples is not None else collect_samples(run_dir, rule_signals=rule_signals(plan))
     rows = funnel(summary, plan)
     order = [r["step"] for r in rows]
     name = summary.get("pipeline") or plan.get("pipeline_name") or "custom"
@@ -428,8 +589,11 @@ def render(run_dir: str | Path, summary: dict[str, Any] | None = None, samples: 
         _clusters_card(samples),
         _sites_card(summary),
         "</div>",
+        _signals_section(summary, samples, order),
+        _kept_section(samples),
         _removed_docs_section(samples, run_dir),
         _removed_lines_section(samples),
+        _throughput_section(summary, rows),
         "</main></body></html>\n",
     ]
     return "".join(parts)

@@ -1,0 +1,81 @@
+"""The ``thresher`` extract backend: HTML -> main content, title, author, date and reader comments.
+
+Per page: decode (resiliparse's encoding detection, C++), read what the page declares (``head.py``), parse
+once with lexbor and cut into text blocks (``blocks.py``). Per batch of pages: featurize every block and
+score it with the shipped block classifier (``block_model.py``). The text is the blocks scored as body,
+laid out with their paragraph breaks (or as Markdown). Reader comments (blocks inside a ``comment``
+container that the model did not keep) go to ``meta["comments"]`` as the ``clean`` step writes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from thresher.extract.block_model import BlockModel, featurize, load_block_model
+from thresher.extract.blocks import CLASS_FLAGS, HEADING, Blocks, blocks_text, page_blocks
+from thresher.extract.head import Head, read_head
+from thresher.extract.lines import LineFeaturizer, LineModel
+
+_COMMENT = 1 << CLASS_FLAGS.index("comment")
+# A comment must say something: groups of fewer words are reply buttons and counters.
+MIN_COMMENT_WORDS = 4
+
+
+def decode(raw: bytes, charset: str | None = None) -> str:
+    from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+
+    return bytes_to_str(raw, charset or detect_encoding(raw))
+
+
+def parse_page(page: str) -> tuple[Blocks, Head]:
+    from selectolax.lexbor import LexborHTMLParser
+
+    return page_blocks(LexborHTMLParser(page)), read_head(page)
+
+
+def comments_of(blocks: Blocks, keep: np.ndarray) -> list[dict[str, Any]]:
+    """Blocks left out of the text inside ``comment`` containers, one comment per container."""
+    groups: dict[int, list[str]] = {}
+    for i, text in enumerate(blocks.texts):
+        if not keep[i] and blocks.class_bits[i] & _COMMENT:
+            groups.setdefault(blocks.container[i], []).append(text)
+    out = []
+    for texts in groups.values():
+        text = "\n".join(texts)
+        if len(text.split()) >= MIN_COMMENT_WORDS:
+            out.append({"author": None, "date": None, "score": None, "text": text})
+    return out
+
+
+class BlockExtractor:
+    """Extracts a batch of pages at once (numpy's fixed cost per call is shared by the batch)."""
+
+    def __init__(self, model: str | None = None, markdown: bool = False, comments: bool = True) -> None:
+        self.model: BlockModel = load_block_model(model)
+        self.lines: LineFeaturizer = LineModel.load().featurizer
+        self.markdown = markdown
+        self.comments = comments
+
+    def extract_pages(self, pages: list[str]) -> list[tuple[str, dict[str, Any]]]:
+        parsed = [parse_page(page) for page in pages]
+        x, bounds = featurize(parsed, self.lines)
+        p_body = self.model.predict(x, bounds)
+        out = []
+        for k, (blocks, head) in enumerate(parsed):
+            p = p_body[bounds[k]:bounds[k + 1]]
+            keep = p >= self.model.threshold
+            text = blocks_text(blocks, keep, self.markdown)
+            meta = head.metadata()
+            meta["extractor"] = "thresher"
+            if "title" not in meta:
+                first_heading = next((t for t, kind in zip(blocks.texts, blocks.kinds) if kind == HEADING), None)
+                if first_heading:
+                    meta["title"] = first_heading
+            if self.comments:
+                comments = comments_of(blocks, keep)
+                if comments:
+                    meta["comments"] = comments
+            out.append((text, meta))
+        return out
