@@ -83,7 +83,8 @@ def test_train_classifier_reports_unreadable_records_and_carries_on(sets, tmp_pa
     from thresher.train import cli
 
     broken = tmp_path / "broken.jsonl"
-    broken.write_bytes(Path(sets[0]).read_bytes()[:2000] + b'{"id": "x", "text": \n')
+    # a whole file minus its tail, cut mid-record (fastText training on a handful of documents is erratic)
+    broken.write_bytes(Path(sets[0]).read_bytes()[:-150] + b'{"id": "x", "text": \n')
     out = tmp_path / "m.bin"
     assert cli(["classifier", "--positive", str(broken), "--negative", str(sets[1]), "-o", str(out), "--bucket", "10000"]) == 0
     printed = capsys.readouterr().out
@@ -95,14 +96,14 @@ def test_train_classifier_reads_warc_extracts_html_and_counts_what_is_not_text(s
     from thresher.train import cli
 
     rng = random.Random(2)
-    records = [warc_record(f"https://e.org/{i}", page(f"T{i}", [_doc_text(GOOD_WORDS, rng)] * 3)) for i in range(4)]
+    records = [warc_record(f"https://e.org/{i}", page(f"T{i}", [_doc_text(GOOD_WORDS, rng)] * 3)) for i in range(20)]
     records.append(warc_record("https://e.org/img.png", b"\x89PNG....", content_type="image/png"))
     warc = write_warc(tmp_path / "good.warc.gz", records)
     out = tmp_path / "m.bin"
     assert cli(["classifier", "--positive", str(warc), "--negative", str(sets[1]), "-o", str(out),
                 "--bucket", "10000"]) == 0
     printed = capsys.readouterr().out
-    assert "positive 4, negative 200, unreadable 0, without text 1; balanced to 4 each" in printed
+    assert "positive 20, negative 200, unreadable 0, without text 1; balanced to 20 each" in printed
 
 
 def test_train_classifier_without_documents_is_a_usage_error(tmp_path, capsys):
@@ -263,8 +264,10 @@ def test_refilter_rethresholds_a_classifier_from_its_stored_scores(model, sets, 
 
     old = execute([str(sets[0]), str(sets[1])], tmp_path / "old", pipeline_from_spec(spec(0.5)), LocalEngine(1),
                   quiet=True)
-    total = refilter(tmp_path / "old", tmp_path / "new", pipeline_from_spec(spec(0.99)))
-    direct = execute([str(sets[0]), str(sets[1])], tmp_path / "direct", pipeline_from_spec(spec(0.99)),
+    kept_scores = sorted(d["signals"]["q_hq"] for d in read_run(tmp_path / "old")["kept"])
+    stricter = kept_scores[len(kept_scores) // 2]   # drops about half of what 0.5 kept
+    total = refilter(tmp_path / "old", tmp_path / "new", pipeline_from_spec(spec(stricter)))
+    direct = execute([str(sets[0]), str(sets[1])], tmp_path / "direct", pipeline_from_spec(spec(stricter)),
                      LocalEngine(1), quiet=True)
     assert total["kept"] == direct["kept"] < old["kept"]   # the stricter threshold dropped more
     refiltered = sorted(d["id"] for d in read_run(tmp_path / "new")["kept"])

@@ -99,7 +99,7 @@ def fit(positives: list[str], negatives: list[str], params: FastTextParams | Non
         path = Path(tmp) / "train.txt"
         path.write_text("\n".join(rows) + "\n", encoding="utf-8", errors="replace")
         # fastText (fasttext-numpy2-wheel 0.9.2) now and then raises "Encountered NaN" on a training that
-        # succeeds when run again, identically, in the same process (seen about once in five test runs,
+        # succeeds when run again, identically, in the same process (seen in about one test run in five,
         # on tiny sets); a real divergence (lr too high) fails every time and is reported as such
         for attempt in range(NAN_RETRIES + 1):
             try:

@@ -99,33 +99,72 @@ class FastTextScorer:
                 for labels, probs in zip(*result)]
 
 
-class Classify(FilterStep):
-    """Score documents with a fastText model; optionally drop those below a threshold (module docstring).
-    ``decide`` reads the stored probability, so ``thresher refilter`` re-thresholds a run without the model."""
+class ModelScores(FilterStep):
+    """What ``classify`` and ``transformer_classify`` share: a model's score per label written to
+    ``signals["<prefix>_<label>"]`` (declared for the output schema), and an optional threshold on one label
+    that ``decide`` applies from the stored score (so ``thresher refilter`` needs no model). Several
+    instances keep their stats and reasons apart by their names, ``<step_prefix>_<prefix>``."""
+
+    step_prefix: ClassVar[str]
+
+    def __init__(self, prefix: str, threshold: float | None, label: str | None) -> None:
+        self.prefix = prefix
+        self.name = f"{self.step_prefix}_{prefix}"   # per instance, not per class
+        self.threshold = None if threshold is None else float(threshold)
+        self.label = label
+
+    def output_labels(self) -> list[str]:
+        raise NotImplementedError
+
+    def score(self, texts: list[str]) -> list[dict[str, float]]:
+        """Each text's score per label; all texts scored before any document is changed."""
+        raise NotImplementedError
+
+    def signal_fields(self) -> dict[str, Any]:
+        return {f"{self.prefix}_{label}": float for label in self.output_labels()}
+
+    def rule_signals(self) -> dict[str, str]:
+        return {self.label: f"{self.prefix}_{self.label}"} if self.threshold is not None and self.label else {}
+
+    def decide(self, doc: Document) -> Reason | None:
+        if self.threshold is None:
+            return None
+        value = doc.signals[f"{self.prefix}_{self.label}"]
+        return self.reject(self.label, value, self.threshold) if value < self.threshold else None
+
+    def _write(self, doc: Document, scores: dict[str, float]) -> None:
+        for label, value in scores.items():
+            doc.signals[f"{self.prefix}_{label}"] = value
+
+    def filter(self, doc: Document) -> Reason | None:
+        self._write(doc, self.score([doc.text])[0])
+        return self.decide(doc)
+
+    def process_batch(self, docs: list[Document]) -> list[Document]:
+        for doc, scores in zip(docs, self.score([doc.text for doc in docs])):
+            self._write(doc, scores)
+            doc.reason = self.decide(doc)
+        return docs
+
+
+class Classify(ModelScores):
+    """Score documents with a fastText model; optionally drop those below a threshold (module docstring)."""
 
     name: ClassVar[str] = "classify"
+    step_prefix: ClassVar[str] = "classify"
 
     def __init__(self, model: str, name: str | None = None, threshold: float | None = None,
                  label: str = "hq") -> None:
+        super().__init__(name or signal_prefix(model), threshold, label)
         self.model = str(model)
-        self.prefix = name or signal_prefix(model)
-        self.name = f"classify_{self.prefix}"   # per instance: several models keep their stats apart
-        self.threshold = None if threshold is None else float(threshold)
-        self.label = label
         self._labels: list[str] | None = None
         self._scorer: FastTextScorer | None = None
 
-    def labels(self) -> list[str]:
+    def output_labels(self) -> list[str]:
         """The model's labels (the output schema needs them before any worker runs: loads it once)."""
         if self._labels is None:
             self._labels = (self._scorer or FastTextScorer(self.model)).labels
         return self._labels
-
-    def signal_fields(self) -> dict[str, Any]:
-        return {f"{self.prefix}_{label}": float for label in self.labels()}
-
-    def rule_signals(self) -> dict[str, str]:
-        return {self.label: f"{self.prefix}_{self.label}"} if self.threshold is not None else {}
 
     def setup(self) -> None:
         if self._scorer is None:
@@ -138,28 +177,9 @@ class Classify(FilterStep):
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_scorer": None}   # each worker loads its own model in setup()
 
-    def _write(self, doc: Document, scores: dict[str, float]) -> None:
-        for label, p in scores.items():
-            doc.signals[f"{self.prefix}_{label}"] = p
-
-    def decide(self, doc: Document) -> Reason | None:
-        if self.threshold is None:
-            return None
-        score = doc.signals[f"{self.prefix}_{self.label}"]
-        return self.reject(self.label, score, self.threshold) if score < self.threshold else None
-
-    def filter(self, doc: Document) -> Reason | None:
+    def score(self, texts: list[str]) -> list[dict[str, float]]:
         self.setup()
-        self._write(doc, self._scorer.scores(doc.text))
-        return self.decide(doc)
-
-    def process_batch(self, docs: list[Document]) -> list[Document]:
-        self.setup()
-        scores = self._scorer.scores_many([doc.text for doc in docs])   # all scored before any is changed
-        for doc, s in zip(docs, scores):
-            self._write(doc, s)
-            doc.reason = self.decide(doc)
-        return docs
+        return self._scorer.scores_many(texts)
 
 
 def bucket_edges(scores: np.ndarray, buckets: int) -> list[float]:

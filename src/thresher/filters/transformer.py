@@ -28,24 +28,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from thresher.document import Document, Reason
-from thresher.filters.classify import signal_prefix
-from thresher.steps import FilterStep
+from thresher.filters.classify import ModelScores, signal_prefix
 
 
-class TransformerClassify(FilterStep):
-    """``decide`` reads the stored signal, so ``thresher refilter`` re-thresholds a run without the model."""
-
+class TransformerClassify(ModelScores):
     name: ClassVar[str] = "transformer_classify"
+    step_prefix: ClassVar[str] = "transformer"
 
     def __init__(self, model: str, name: str | None = None, threshold: float | None = None,
                  label: str | None = None, batch_size: int = 32, max_length: int = 512, device: str = "cpu",
                  threads: int = 1) -> None:
+        super().__init__(name or signal_prefix(model), threshold, label)
         self.model = str(model)
-        self.prefix = name or signal_prefix(model)
-        self.name = f"transformer_{self.prefix}"   # per instance: several models keep their stats apart
-        self.threshold = None if threshold is None else float(threshold)
-        self.label = label
         self.batch_size = int(batch_size)
         self.max_length = int(max_length)
         self.device = device
@@ -68,12 +62,6 @@ class TransformerClassify(FilterStep):
             regression = n == 1 or config.get("problem_type") == "regression"
             self.labels = ["score"] if regression else [str(id2label.get(str(i), f"LABEL_{i}")) for i in range(n)]
         return self.labels
-
-    def signal_fields(self) -> dict[str, Any]:
-        return {f"{self.prefix}_{label}": float for label in self.output_labels()}
-
-    def rule_signals(self) -> dict[str, str]:
-        return {self.label: f"{self.prefix}_{self.label}"} if self.threshold is not None and self.label else {}
 
     def setup(self) -> None:
         if self._loaded is not None:
@@ -120,23 +108,5 @@ class TransformerClassify(FilterStep):
             out[chunk] = logits.cpu().numpy()
         return out
 
-    def _write(self, doc: Document, row: np.ndarray) -> None:
-        for label, value in zip(self.labels, row):
-            doc.signals[f"{self.prefix}_{label}"] = float(value)
-
-    def decide(self, doc: Document) -> Reason | None:
-        if self.threshold is None:
-            return None
-        value = doc.signals[f"{self.prefix}_{self.label}"]
-        return self.reject(self.label, value, self.threshold) if value < self.threshold else None
-
-    def filter(self, doc: Document) -> Reason | None:
-        self._write(doc, self.scores([doc.text])[0])
-        return self.decide(doc)
-
-    def process_batch(self, docs: list[Document]) -> list[Document]:
-        rows = self.scores([doc.text for doc in docs])   # all scored before any document is changed
-        for doc, row in zip(docs, rows):
-            self._write(doc, row)
-            doc.reason = self.decide(doc)
-        return docs
+    def score(self, texts: list[str]) -> list[dict[str, float]]:
+        return [dict(zip(self.labels, map(float, row))) for row in self.scores(texts)]
