@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -68,6 +67,8 @@ def diff_spans(a: str, b: str, context: int = 30) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from common import run_on_chunk
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT / ".." / "shared" / "data")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "lang_pii")
@@ -95,12 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     size = -(-len(docs) // args.chunks)
     for i in range(0, len(docs), size):
         chunk = docs[i:i + size]
-        chunk_path, dt_out = args.out / "chunk.jsonl", args.out / "datatrove_chunk.jsonl"
-        with chunk_path.open("w", encoding="utf-8") as fh:
-            fh.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in chunk)
-        subprocess.run([args.dt_python, str(ROOT / "bench" / "_datatrove_lang_pii.py"), str(chunk_path),
-                        str(dt_out)], check=True)
-        rows = [json.loads(line) for line in dt_out.open(encoding="utf-8")]
+        rows = run_on_chunk([args.dt_python, str(ROOT / "bench" / "_datatrove_lang_pii.py")], chunk, args.out)
         speed = rows.pop()["_speed"]
         dt_rows += rows
         dt_speed["lid_s"] += speed["lid_s"]

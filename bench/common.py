@@ -145,3 +145,15 @@ def fmt_table(header: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def run_on_chunk(cmd: list[str], docs: list[dict], folder: Path) -> list[dict]:
+    """Write ``docs`` to ``folder/chunk.jsonl``, run ``cmd + [chunk, out]`` (a reference tool's side of a
+    benchmark, in its own venv) and return the JSON lines it wrote to ``out``."""
+    import json
+
+    chunk, out = folder / "chunk.jsonl", folder / "reference_chunk.jsonl"
+    with chunk.open("w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in docs)
+    subprocess.run([*cmd, str(chunk), str(out)], check=True)
+    return [json.loads(line) for line in out.open(encoding="utf-8")]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from thresher.document import Document
-from thresher.steps import MapStep
+from thresher.document import Document, Reason
+from thresher.steps import FilterStep, MapStep
 
 
 class Sleep(MapStep):
@@ -59,3 +59,16 @@ class BatchUpper(MapStep):
                 doc.reason = self.reject("dropped")
             doc.text = doc.text.upper()
         return docs
+
+
+class DropShort(FilterStep):
+    """Drops documents of fewer than ``min_words`` words (or more than ``max_words``)."""
+
+    name = "drop_short"
+
+    def __init__(self, min_words: int = 5, max_words: int = 10**9):
+        self.min_words, self.max_words = min_words, max_words
+
+    def filter(self, doc: Document) -> Reason | None:
+        n = len(doc.text.split())
+        return None if self.min_words <= n <= self.max_words else self.reject("words", n, self.min_words)

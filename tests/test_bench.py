@@ -88,3 +88,23 @@ def test_run_measured(tmp_path: Path) -> None:
 def test_fmt_table() -> None:
     t = fmt_table(["a", "b"], [["x", 1.23456], ["y", 1234.5]])
     assert t.splitlines() == ["| a | b |", "|---|---|", "| x | 1.23 |", "| y | 1234 |"]
+
+
+def test_classify_corpus_is_4kb_documents_and_run_on_chunk_round_trips(tmp_path: Path) -> None:
+    from bench_classify import DOC_BYTES, build_corpus
+    from common import run_on_chunk
+
+    gt = tmp_path / "wcxb-dev" / "ground-truth"
+    gt.mkdir(parents=True)
+    lines = [f"line {i} caf\u00e9 " + "word " * (i % 40) for i in range(300)]
+    (gt / "0001.json").write_text(json.dumps({"ground_truth": {"main_content": "\n".join(lines)}}))
+    out = tmp_path / "corpus.jsonl"
+    build_corpus(tmp_path, out, 20)
+    docs = [json.loads(line) for line in out.open(encoding="utf-8")]
+    sizes = [len(d["text"].encode("utf-8")) for d in docs]
+    assert len(docs) == 20 and all(DOC_BYTES - 60 <= n <= DOC_BYTES for n in sizes)
+    assert len({d["text"][:40] for d in docs}) == 20   # each starts at another line
+
+    echo = tmp_path / "echo.py"
+    echo.write_text("import sys, shutil\nshutil.copy(sys.argv[1], sys.argv[2])\n")
+    assert run_on_chunk([sys.executable, str(echo)], docs[:3], tmp_path) == docs[:3]

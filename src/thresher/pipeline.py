@@ -46,6 +46,10 @@ STEP_REGISTRY: dict[str, str] = {
     "multilingual_quality": "thresher.filters.multilingual:MultilingualQuality",
     "refinedweb_quality": "thresher.filters.refinedweb:RefinedWebQuality",
     "refinedweb_lines": "thresher.filters.refinedweb:RefinedWebLines",
+    "classify": "thresher.filters.classify:Classify",
+    "quality_bucket": "thresher.filters.classify:QualityBucket",
+    "transformer_classify": "thresher.filters.transformer:TransformerClassify",
+    "tokens": "thresher.filters.tokens:Tokens",
 }
 
 

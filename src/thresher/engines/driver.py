@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from thresher.atomic import read_json, write_json
-from thresher.engines.rundir import RunDir, RunInUse, aggregate, reconcile_line, run_ok
+from thresher.engines.rundir import RunDir, RunInUse, aggregate, reconcile_line, run_ok, tokens_line
 from thresher.engines.tasks import (
     Phase,
     Task,
@@ -268,6 +268,8 @@ def _run_tasks(engine: Any, fn: Any, tasks: list[tuple], label: str, progress: P
 
 def summary_lines(total: dict[str, Any], top: int = 5) -> list[str]:
     lines = [reconcile_line(total)]
+    if tokens_line(total):
+        lines.append(tokens_line(total))
     reasons = sorted(total["reasons"].items(), key=lambda kv: -kv[1])[:top]
     if reasons:
         # packed to the terminal's width (an item never split), so the summary reads on a laptop screen

@@ -131,9 +131,21 @@ def aggregate(run_dir: RunDir) -> dict[str, Any]:
         total["errors"] += stats["errors"]
         for key in ("steps", "reasons", "languages", "by_language", "length_hist", "removed_by_site"):
             _add(total[key], stats.get(key, {}))
+        if stats.get("tokens"):   # only runs with a ``tokens`` step count tokens
+            _add(total.setdefault("tokens", {}), stats["tokens"])
     total["removed_by_site"] = dict(Counter(total["removed_by_site"]).most_common(50))
     total["reconciled"] = total["read"] == total["kept"] + total["rejected"] + total["errors"]
     return total
+
+
+def tokens_line(total: dict[str, Any]) -> str | None:
+    """The run's token totals, or None when no ``tokens`` step counted any (no figure is invented)."""
+    tokens = total.get("tokens")
+    if not tokens:
+        return None
+    share = f" ({tokens['kept'] / tokens['read']:.1%})" if tokens["read"] else ""
+    return (f"tokens: read {tokens['read']:,}, kept {tokens['kept']:,}{share}, dropped {tokens['rejected']:,}"
+            + (f", in errors {tokens['errors']:,}" if tokens.get("errors") else ""))
 
 
 def run_ok(total: dict[str, Any]) -> bool:

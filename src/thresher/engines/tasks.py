@@ -31,6 +31,7 @@ import orjson
 from thresher.atomic import tmp_path, write_json
 from thresher.document import Document
 from thresher.engines.rundir import RunDir
+from thresher.filters.tokens import TOKENS
 from thresher.io import ReadError, Shard, read_shard
 from thresher.io.jsonl import read as read_jsonl
 from thresher.io.writers import JsonlWriter, OutputWriter, PartitionedWriter
@@ -242,12 +243,19 @@ class ShardCounts:
         self.length_extracted: Counter[str] = Counter()
         self.extract_at = (max((i for i, s in enumerate(steps) if s.produces_text), default=-1)
                            if measure_extracted else None)
+        # Token totals, from signals["tokens"] (the ``tokens`` step): counted when a document first gets a
+        # count, then where it ends (kept, dropped by step i, error). Nothing when no document has a count.
+        self.tokens_read = self.tokens_kept = self.tokens_errors = 0
+        self.tokens_in, self.tokens_dropped = [0] * n, [0] * n
+        self.has_tokens = False
 
     def run_steps(self, docs: list[Document], errors: ErrorLog) -> list[Document]:
         """The documents through every step, each until one drops it; in order, less those a step raised
         on (logged). A batched step sees all live documents at once; if it raises, they go through it one
         by one so that only the bad document is lost."""
         live = [doc for doc in docs if doc.reason is None]
+        if self.extract_at is not None:   # first phase: counts that came with the input are read here
+            self.tokens_read += sum(doc.signals.get(TOKENS, 0) for doc in live)
         if self.extract_at == -1:
             for doc in live:
                 self.length_extracted[_bucket(len(doc.text))] += 1
@@ -258,6 +266,10 @@ class ShardCounts:
             self.entered[i] += len(live)
             # characters of text (or bytes of HTML not yet extracted) entering the step: its throughput
             self.bytes[i] += sum(len(doc.raw) if doc.raw is not None else len(doc.text) for doc in live)
+            counted_before = {id(doc) for doc in live if TOKENS in doc.signals}
+            if counted_before:
+                self.has_tokens = True
+                self.tokens_in[i] += sum(doc.signals[TOKENS] for doc in live if id(doc) in counted_before)
             start = perf_counter()
             out = None
             if step.batched and len(live) > 1:
@@ -276,12 +288,18 @@ class ShardCounts:
             self.seconds[i] += perf_counter() - start
             live = []
             for doc in out:
+                tokens = doc.signals.get(TOKENS)
+                if tokens is not None and id(doc) not in counted_before:
+                    self.has_tokens = True
+                    self.tokens_read += tokens
                 if doc.reason is not None:
                     self.dropped[i] += 1
+                    self.tokens_dropped[i] += tokens or 0
                     continue
                 live.append(doc)
                 if i == self.extract_at:
                     self.length_extracted[_bucket(len(doc.text))] += 1
+        self.tokens_errors += sum(doc.signals.get(TOKENS, 0) for doc in docs if id(doc) in failed)
         return [doc for doc in docs if id(doc) not in failed]
 
     def _language(self, doc: Document) -> dict[str, Any]:
@@ -299,14 +317,23 @@ class ShardCounts:
         self.languages[str(doc.meta.get("language", "unknown"))] += 1
         self._language(doc)["kept"] += 1
         self.length_kept[_bucket(len(doc.text))] += 1
+        self.tokens_kept += doc.signals.get(TOKENS, 0)
 
     def to_dict(self, last: bool) -> dict[str, Any]:
         length_hist = {"extracted": dict(self.length_extracted)} if self.length_extracted else {}
         if last:
             length_hist["kept"] = dict(self.length_kept)
+        steps = {s.name: {"in": self.entered[i], "dropped": self.dropped[i], "seconds": round(self.seconds[i], 4),
+                          "bytes": self.bytes[i]} for i, s in enumerate(self.steps)}
+        tokens = {}
+        if self.has_tokens:
+            for i, s in enumerate(self.steps):
+                steps[s.name].update(tokens_in=self.tokens_in[i], tokens_dropped=self.tokens_dropped[i])
+            # kept: counted in the last phase only, like documents
+            tokens = {"read": self.tokens_read, "kept": self.tokens_kept if last else 0,
+                      "rejected": sum(self.tokens_dropped), "errors": self.tokens_errors}
         return {
-            "steps": {s.name: {"in": self.entered[i], "dropped": self.dropped[i], "seconds": round(self.seconds[i], 4),
-                               "bytes": self.bytes[i]} for i, s in enumerate(self.steps)},
+            "steps": steps, "tokens": tokens,
             "reasons": dict(self.reasons), "languages": dict(self.languages) if last else {},
             "by_language": self.by_language,
             "length_hist": length_hist,

@@ -105,14 +105,9 @@ class _FastText:
     def __init__(self, model_path: str | Path | None) -> None:
         if not model_path:
             raise ValueError("lid backend 'fasttext' needs model_path (e.g. lid.176.bin or lid.176.ftz)")
-        path = Path(model_path).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(f"fastText model not found: {path}")
-        try:
-            import fasttext
-        except ImportError:
-            raise ImportError("lid backend 'fasttext' needs the fasttext extra: pip install 'thresher[fasttext]'") from None
-        self.model = fasttext.load_model(str(path))
+        from thresher.filters.classify import load_fasttext
+
+        self.model = load_fasttext(model_path)
 
     def detect(self, text: str) -> tuple[str, float]:
         labels, probs = self.model.predict(text.replace("\n", " "), k=1)

@@ -54,6 +54,10 @@ def load_plan(run_dir: str | Path) -> dict[str, Any]:
     return read_json(path) if path.exists() else {}
 
 
+# YAML name -> the prefix of the per-instance names such a step takes in stats (classify_<name>, ...)
+PER_INSTANCE_NAMES = {"classify": "classify_", "transformer_classify": "transformer_"}
+
+
 def step_order(summary: dict[str, Any], plan: dict[str, Any]) -> list[str]:
     """Step names in pipeline order (stats keys are sorted; the plan keeps the YAML order)."""
     names: list[str] = []
@@ -61,8 +65,13 @@ def step_order(summary: dict[str, Any], plan: dict[str, Any]) -> list[str]:
         name = entry if isinstance(entry, str) else next(iter(entry), None) if isinstance(entry, dict) else None
         if name and name not in names:
             names.append(name)
-    names = [n for n in names if n in summary.get("steps", {})]
-    return names + [n for n in summary.get("steps", {}) if n not in names]
+    stats = summary.get("steps", {})
+    ordered: list[str] = []
+    for name in names:
+        # steps named per instance (several models in one pipeline) sit where their YAML name does
+        prefix = PER_INSTANCE_NAMES.get(name)
+        ordered += [n for n in stats if n not in ordered and (n == name or (prefix and n.startswith(prefix)))]
+    return ordered + [n for n in stats if n not in ordered]
 
 
 def reader_drops(summary: dict[str, Any]) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from thresher.engines.rundir import tokens_line
 from thresher.report.data import (
     Samples,
     bucket_low,
@@ -252,6 +253,8 @@ def _tiles(summary: dict[str, Any]) -> str:
     out.append(f'<p>read {_fmt(read)} = kept {_fmt(kept)} + rejected {_fmt(summary.get("rejected", 0))} '
                f'+ errors {_fmt(summary.get("errors", 0))}: {mark}'
                + ("" if summary.get("complete", True) else ' · <b class="bad">run incomplete</b>') + "</p>")
+    if tokens_line(summary):   # only runs with a ``tokens`` step count tokens
+        out.append(f'<p data-stat="tokens">{escape(tokens_line(summary))}</p>')
     return "".join(out)
 
 
@@ -275,7 +278,19 @@ def _funnel_card(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
             + _legend([("went on", COLORS["funnel"]), ("dropped by the step", COLORS["dropped"])])
             + "".join(table)
             + (f'<p class="note">records that failed (see errors/), counted in no step: {_fmt(summary["errors"])}</p>'
-               if summary.get("errors") else "") + "</div>")
+               if summary.get("errors") else "")
+            + _tokens_by_step(summary, rows) + "</div>")
+
+
+def _tokens_by_step(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """Tokens dropped by each step, for runs with a ``tokens`` step (documents dropped before it: none)."""
+    steps = summary.get("steps", {})
+    dropped = [(r["step"], steps.get(r["step"], {}).get("tokens_dropped")) for r in rows]
+    dropped = [(name, n) for name, n in dropped if n]
+    if not summary.get("tokens") or not dropped:
+        return ""
+    return ('<p class="note" data-stat="tokens_dropped">tokens dropped, by step: '
+            + ", ".join(f"<code>{escape(name)}</code> {_fmt(n)}" for name, n in dropped) + "</p>")
 
 
 def _reasons_card(summary: dict[str, Any], order: list[str]) -> str:
