@@ -45,6 +45,7 @@ class Document:
     ``raw`` holds undecoded HTML bytes from a WARC/ARC/HTML source until the extract step turns it into
     ``text``; it is never written out. ``source`` is ``"path:offset"`` of the record in its input file.
     ``signals`` holds every quality figure a step computed, so users can re-threshold without re-running.
+    ``stats`` caches what the quality rules derive from the text (see ``thresher.filters.text``).
     """
 
     id: str
@@ -55,6 +56,9 @@ class Document:
     signals: dict[str, Any] = field(default_factory=dict)
     reason: Reason | None = None
     raw: bytes | None = None
+    # Statistics derived from ``text`` (thresher.filters.text.TextStats: words, lines, n-grams), shared by
+    # every step that reads them and valid while ``text`` is the same string; never written out.
+    stats: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def dropped(self) -> bool:

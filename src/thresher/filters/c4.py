@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from thresher.document import Document, Reason
-from thresher.filters.text import text_stats, tokenize
+from thresher.filters.text import text_stats
 from thresher.steps import FilterStep, MapStep
 
 _CITATION = re.compile(r"\[(?:\d*|edit|citation needed)\]")
@@ -143,7 +143,8 @@ class C4Lines(MapStep):
         kept: list[str] = []
         # when the page was already tokenised (an earlier filter), the edited page's word count is derived
         # from the edits, so the next filter need not tokenise it again
-        words = text_stats(doc).known_word_count()
+        stats = text_stats(doc)
+        words = stats.known_word_count()
         gone: list[str] = []  # removed lines
         edited: list[tuple[str, str]] = []  # (line, line without its citation marks)
         page_rule: str | None = None
@@ -170,11 +171,10 @@ class C4Lines(MapStep):
             doc.reason = self.reject("too_few_sentences", sentences, self.min_num_sentences)
         else:
             if words is not None:
-                # tokens never span a line break, so the removed lines are counted in one pass, with the
-                # tokenizer variant the whole page was counted with
-                urls = "://" in doc.text
-                words -= len(tokenize("\n".join(gone), urls))
-                words -= sum(len(tokenize(a, urls)) - len(tokenize(b, urls)) for a, b in edited)
+                # tokens never span a line break, so the removed lines are counted in one pass, split the
+                # way the whole page was
+                words -= len(stats.split("\n".join(gone)))
+                words -= sum(len(stats.split(a)) - len(stats.split(b)) for a, b in edited)
             doc.text = "\n".join(kept).strip()
             if words is not None:
                 text_stats(doc).seed(word_count=words)

@@ -142,10 +142,10 @@ class RefinedWebLines(MapStep):
             if rule is None:
                 kept.append(line)
                 if line != raw:  # a boilerplate phrase was cut out of this line
-                    lost += _count_words(raw) - _count_words(line)
+                    lost += _count_words(raw, st) - _count_words(line, st)
                 continue
             removed[rule] = removed.get(rule, 0) + 1
-            lost += _count_words(raw)
+            lost += _count_words(raw, st)
             if self.keep_removed:
                 removed_lines.append({"line": raw, "rule": rule, "step": self.name})
         removed_ratio = ratio(lost, words_before)
@@ -163,8 +163,9 @@ class RefinedWebLines(MapStep):
         return doc
 
 
-def _count_words(line: str) -> int:
-    return len(TextStats(line).non_symbol_words)
+def _count_words(line: str, page: TextStats) -> int:
+    """Non-symbol words of one line, split as its page's words are (the line's own URL rule applies)."""
+    return len(TextStats(line, page.splitter).non_symbol_words)
 
 
 # DCLM's substring_line_modifier phrases, matched literally (DCLM compiles them unescaped, so the dots of

@@ -1,17 +1,19 @@
 """One tokenisation per document, shared by every quality rule.
 
 ``text_stats(doc)`` returns the document's :class:`TextStats`: words, lines, paragraphs and the figures
-derived from them, each computed at most once (lazily) and cached for as long as ``doc.text`` is the same
-string object. A step that edits the text (``c4_lines``, ``refinedweb_lines``) assigns a new string, so the
-next filter sees fresh statistics without anyone having to invalidate anything.
+derived from them, each computed at most once (lazily). The statistics live on the document itself
+(``Document.stats``) for as long as ``doc.text`` is the same string object: however the engine batches
+documents and however many steps read them, a text is tokenised once. A step that edits the text
+(``c4_lines``, ``refinedweb_lines``) assigns a new string, so the next filter sees fresh statistics
+without anyone having to invalidate anything.
 
-Why the cache is keyed on the text object and not stored on the document: ``Document`` uses slots (no spare
-attribute) and its ``meta``/``signals`` are written out. The cache holds a reference to each text it has
-seen, so ``id(text)`` cannot be reused while its entry lives; an entry is only returned when the cached
-text *is* ``doc.text``. Stats depend on nothing but the text, so two documents sharing one string object
-may share one entry. The cache is small (documents stream through the steps one after another).
+Words in every script: the words of a text come from one *word splitter*, chosen per document by its
+script (``doc.meta["script"]``, an ISO 15924 code such as ``Hani`` or ``Thai``; see
+:func:`register_word_splitter`). Scripts written with spaces use :func:`tokenize` (below); a segmenter for
+a script without spaces (Chinese, Japanese, Thai, Lao, Khmer, Burmese) registers itself for that script,
+and every rule that counts words, and MinHash's shingles (:func:`shingle_text`), then see its words.
 
-Words: one regex that follows the rules of spaCy's blank English tokenizer (what datatrove uses): split on
+:func:`tokenize` follows the rules of spaCy's blank English tokenizer (what datatrove uses): split on
 whitespace, peel prefix/suffix punctuation off each chunk, split infixes only between the neighbours spaCy
 splits them (``well-known`` -> 3 tokens, ``AI/ML``, ``10-20``; but ``COVID-19``, ``1,000``, ``10:30``,
 ``AT&T``, ``U.S.``, ``Mr.`` stay whole), clitics apart (``it's`` -> ``it 's``), URLs whole. Measured
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from functools import cached_property
 
 import numpy as np
@@ -78,15 +81,60 @@ _TOKEN_PLAIN = re.compile("|".join(_REST))
 _TOKEN_URL = re.compile("|".join((_URL, *_REST)))
 
 
+# The whitespace fast path of ``tokenize``. Tokens never span whitespace and every lookaround of the regex
+# sees a chunk's ends as it sees whitespace, so the regex can run on each whitespace chunk alone; most chunks
+# need no regex at all. An alphanumeric chunk (``str.isalnum``: no character of the regex's punctuation
+# classes is alphanumeric) is one token. An alphanumeric chunk plus one of these marks is two tokens: the
+# regex always peels them off the end.
+_PEELED = frozenset(",;:!?)")
+# ... and so is one plus a period, unless the chunk is an abbreviation the regex keeps whole (``Mr.``, or
+# one ASCII letter: those chunks are left to the regex).
+_KEEPS_PERIOD = frozenset(_ABBREVIATIONS.split("|")[:-1])
+
+
 def tokenize(text: str, urls: bool | None = None) -> list[str]:
-    """Word tokens of ``text`` (punctuation tokens included).
+    """Word tokens of ``text`` (punctuation tokens included), as the regex above finds them.
 
     ``urls`` forces the URL-aware variant on or off (default: on when the text contains "://"), so a part of
     a page can be counted the way the whole page was.
     """
     if urls is None:
         urls = "://" in text
-    return (_TOKEN_URL if urls else _TOKEN_PLAIN).findall(text)
+    findall = (_TOKEN_URL if urls else _TOKEN_PLAIN).findall
+    peeled, keeps_period = _PEELED, _KEEPS_PERIOD
+    out: list[str] = []
+    append, extend = out.append, out.extend
+    for chunk in text.split():
+        if chunk.isalnum():
+            append(chunk)
+            continue
+        head, last = chunk[:-1], chunk[-1]
+        if head.isalnum() and (last in peeled or (last == "." and len(head) > 1 and head not in keeps_period)):
+            append(head)
+            append(last)
+        else:
+            extend(findall(chunk))
+    return out
+
+
+WordSplitter = Callable[[str], list[str]]
+# script (ISO 15924 code, as doc.meta["script"] names it) -> the word splitter for texts in that script
+_WORD_SPLITTERS: dict[str, WordSplitter] = {}
+
+
+def register_word_splitter(script: str, splitter: WordSplitter) -> None:
+    """Use ``splitter`` for the words of every document whose ``meta["script"]`` is ``script``.
+
+    The splitter returns a text's words in order (punctuation tokens may be included, as ``tokenize``
+    does); it is what the Gopher, C4, FineWeb and RefinedWeb word counts, n-gram repetition and MinHash
+    shingles see for those documents.
+    """
+    _WORD_SPLITTERS[script] = splitter
+
+
+def word_splitter(script: str | None) -> WordSplitter | None:
+    """The splitter registered for ``script``, or None for the default (:func:`tokenize`)."""
+    return _WORD_SPLITTERS.get(script) if script else None
 
 
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
@@ -97,14 +145,21 @@ STOP_WORDS = frozenset(("the", "be", "to", "of", "and", "that", "have", "with"))
 class TextStats:
     """Everything the quality rules read from one text, each piece computed on first use."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, splitter: WordSplitter | None = None) -> None:
         self.text = text
+        self.splitter = splitter  # None: tokenize()
 
     # --- tokens -------------------------------------------------------------------------------------
     @cached_property
     def words(self) -> list[str]:
         """Word tokens (punctuation tokens included, like datatrove's word tokenizer)."""
-        return tokenize(self.text)
+        return self.split(self.text)
+
+    def split(self, part: str) -> list[str]:
+        """The words of ``part`` (a piece of this text), split the way this text's words are."""
+        if self.splitter is None:
+            return tokenize(part, "://" in self.text)
+        return self.splitter(part)
 
     @cached_property
     def word_count(self) -> int:
@@ -286,22 +341,23 @@ def duplicates(items: list[str]) -> tuple[int, int]:
     return dup_items, sum(len(item) * (c - 1) for item, c in counts.items() if c > 1)
 
 
-_CACHE: dict[int, TextStats] = {}
-_CACHE_SIZE = 16
-
-
 def text_stats(doc: Document | str) -> TextStats:
-    """The shared statistics of ``doc.text`` (or of a string), computed once per text object."""
-    text = doc if isinstance(doc, str) else doc.text
-    key = id(text)
-    stats = _CACHE.get(key)
-    if stats is not None and stats.text is text:
-        return stats
-    stats = TextStats(text)
-    if len(_CACHE) >= _CACHE_SIZE:
-        del _CACHE[next(iter(_CACHE))]
-    _CACHE[key] = stats
+    """The shared statistics of ``doc.text``: computed once per text, kept on the document (``doc.stats``)
+    until its text is replaced. A plain string gets fresh statistics with the default splitter."""
+    if isinstance(doc, str):
+        return TextStats(doc)
+    stats = doc.stats
+    if stats is None or stats.text is not doc.text:
+        stats = doc.stats = TextStats(doc.text, word_splitter(doc.meta.get("script")))
     return stats
+
+
+def shingle_text(doc: Document) -> str:
+    """The text MinHash shingles for ``doc``: its text, or, for a script with a registered word splitter,
+    its words joined by spaces (so the shingles are that splitter's words, not runs of unspaced text)."""
+    if word_splitter(doc.meta.get("script")) is None:
+        return doc.text
+    return " ".join(text_stats(doc).words)
 
 
 def ratio(num: float, den: float) -> float:
