@@ -40,6 +40,7 @@ from thresher.atomic import read_json, save_array, write_json
 from thresher.dedup.common import IdReader, IdWriter, atomic_dir, connected_roots, star_edges
 from thresher.dedup.hashing import mix64, shingle_hashes
 from thresher.document import Document, Reason
+from thresher.filters.text import shingle_text
 from thresher.steps import GlobalStep
 
 KEEP_POLICIES = ("first", "longest", "newest")
@@ -206,8 +207,9 @@ class MinHashDedup(GlobalStep):
             writer = self._writers[shard] = _ShardIndexWriter(Path(self.workdir) / "index" / shard)
         writer.ids.add(doc.id)
         writer.prio.append(self._priority(doc))
-        writer.pending.append(doc.text)
-        writer.pending_chars += len(doc.text)
+        text = shingle_text(doc)  # the text itself, or its words for a script with its own word splitter
+        writer.pending.append(text)
+        writer.pending_chars += len(text)
         if writer.pending_chars >= self.batch_bytes:
             self._flush(writer)
 
