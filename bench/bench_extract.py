@@ -1,4 +1,4 @@
-"""Extraction benchmark: thresher's extraction-only pipeline vs datatrove's, same WARC, one run.
+"""Extraction benchmark: thresher's extract backends vs trafilatura and datatrove, same WARC, one run.
 
     python bench/bench_extract.py --data ../shared/data --datatrove-python /work/dt-venv/bin/python \
         --out bench/out/extract [--rounds 2] [--limit N]
@@ -6,12 +6,16 @@
 Packs the WCXB dev pages into one WARC (bench/pack_warc.py), then, in rounds whose order alternates
 to spread machine noise over both sides, runs each of these in its own subprocess with one worker:
 
-- ``thresher``: ``thresher run WARC -o RUN --preset extract --workers 1`` (read -> resiliparse
-  main-content extraction -> jsonl.zst);
+- ``thresher``: ``thresher run WARC -o RUN --preset extract --workers 1`` (read -> the default
+  ``thresher`` backend: lexbor blocks + the shipped block model -> jsonl.zst);
+- ``thresher-resiliparse``: the same with ``extract: {backend: resiliparse}``;
 - ``thresher-trafilatura``: the same with ``extract: {backend: trafilatura}`` (only when trafilatura
   is importable in thresher's Python; ``--no-trafilatura`` skips it);
 - ``datatrove``: WarcReader -> Trafilatura -> JsonlWriter on a LocalPipelineExecutor, one task, one
-  worker, the Trafilatura step's defaults (timeout 1 s, favour_precision) unless ``--dt-timeout``.
+  worker, the Trafilatura step's defaults (timeout 1 s, favour_precision) unless ``--dt-timeout``
+  (only when ``--datatrove-python`` exists).
+
+Ratios are against ``--reference`` (default: datatrove when it runs, else thresher-trafilatura).
 
 Each run is measured by bench/common.py (wall, CPU of the whole process tree, peak RSS). pages/s are
 input pages (WARC response records) over wall time, and over CPU time (= per core). Output:
@@ -37,12 +41,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import fmt_table, run_measured  # noqa: E402
 
-_TRAFILATURA_CONFIG = """\
-name: extract-trafilatura
-description: extraction only, trafilatura backend (bench/bench_extract.py)
+_BACKEND_CONFIG = """\
+name: extract-{backend}
+description: extraction only, {backend} backend (bench/bench_extract.py)
 steps:
-  - extract: {backend: trafilatura}
-writer: {format: jsonl.zst}
+  - extract: {{backend: {backend}}}
+writer: {{format: jsonl.zst}}
 """
 
 
@@ -127,9 +131,9 @@ def summarise(name: str, runs: list[dict], pages: int) -> dict:
     }
 
 
-def round_ratios(runs: dict[str, list[dict]], name: str) -> list[tuple[float, float]]:
-    """(wall, CPU) speed ratio of tool `name` over datatrove, paired within each round."""
-    dt = {r["round"]: r for r in runs["datatrove"] if r["returncode"] == 0}
+def round_ratios(runs: dict[str, list[dict]], name: str, reference: str) -> list[tuple[float, float]]:
+    """(wall, CPU) speed ratio of tool `name` over the reference, paired within each round."""
+    dt = {r["round"]: r for r in runs[reference] if r["returncode"] == 0}
     return [
         (dt[r["round"]]["wall_s"] / r["wall_s"], dt[r["round"]]["cpu_s"] / r["cpu_s"])
         for r in runs[name]
@@ -137,16 +141,17 @@ def round_ratios(runs: dict[str, list[dict]], name: str) -> list[tuple[float, fl
     ]
 
 
-def report(runs: dict[str, list[dict]], pages: int, rounds: int, dt_timeout: float) -> tuple[str, dict]:
+def report(runs: dict[str, list[dict]], pages: int, rounds: int, dt_timeout: float,
+           reference: str = "datatrove") -> tuple[str, dict]:
     """Markdown report and the summary dict."""
     summary = {name: summarise(name, rs, pages) for name, rs in runs.items()}
-    dt = summary["datatrove"]
+    dt = summary[reference]
     header = [
         "tool",
         "pages/s (wall, 1 worker)",
         "pages/CPU-s",
-        "x datatrove (wall)",
-        "x datatrove (CPU)",
+        f"x {reference} (wall)",
+        f"x {reference} (CPU)",
         "per-round x (wall / CPU)",
         "peak RSS MB",
         "peak tree PSS MB",
@@ -158,7 +163,7 @@ def report(runs: dict[str, list[dict]], pages: int, rounds: int, dt_timeout: flo
             rows.append([name, "failed"] + [""] * (len(header) - 2))
             continue
         ok = bool(dt.get("ok_runs"))
-        per_round = ", ".join(f"{w:.1f} / {c:.1f}" for w, c in round_ratios(runs, name)) if ok else ""
+        per_round = ", ".join(f"{w:.1f} / {c:.1f}" for w, c in round_ratios(runs, name, reference)) if ok else ""
         s["ratio_wall"] = s["pages_per_s_wall"] / dt["pages_per_s_wall"] if ok else None
         s["ratio_cpu"] = s["pages_per_cpu_s"] / dt["pages_per_cpu_s"] if ok else None
         rows.append(
@@ -168,7 +173,7 @@ def report(runs: dict[str, list[dict]], pages: int, rounds: int, dt_timeout: flo
                 s["pages_per_cpu_s"],
                 s["ratio_wall"] or "",
                 s["ratio_cpu"] or "",
-                per_round if name != "datatrove" else "",
+                per_round if name != reference else "",
                 s["peak_rss_mb"],
                 s["peak_tree_mb"],
                 ", ".join(f"{n}/{pages}" for n in s["pages_with_text"]),
@@ -198,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-trafilatura", action="store_true", help="skip thresher's trafilatura backend")
     ap.add_argument("--tools", default=None, help="comma-separated subset, e.g. thresher,datatrove")
     ap.add_argument("--timeout-s", type=float, default=1800, help="kill a run after this long")
+    ap.add_argument("--reference", default=None, help="the tool ratios are against (default: datatrove if it "
+                    "runs, else thresher-trafilatura)")
     ap.add_argument("--report-from", type=Path, default=None, help="only re-render a saved results.json")
     ap.add_argument("--datatrove-worker", nargs=3, metavar=("WARC", "OUT", "TIMEOUT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -207,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         return datatrove_worker(Path(warc), Path(out), float(timeout))
     if args.report_from:
         saved = json.loads(args.report_from.read_text())
-        print(report(saved["runs"], saved["pages"], saved["rounds"], saved["dt_timeout"])[0])
+        print(report(saved["runs"], saved["pages"], saved["rounds"], saved["dt_timeout"],
+                     saved.get("reference", "datatrove"))[0])
         return 0
 
     from pack_warc import pack
@@ -217,22 +225,30 @@ def main(argv: list[str] | None = None) -> int:
     warc = args.work / "warc" / "wcxb-dev.warc.gz"
     pages = pack(args.data, warc, args.limit)
     print(f"packed {pages} pages into {warc} ({warc.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
-    traf_config = args.work / "extract-trafilatura.yaml"
-    traf_config.write_text(_TRAFILATURA_CONFIG)
+    configs = {}
+    for backend in ("resiliparse", "trafilatura"):
+        configs[backend] = args.work / f"extract-{backend}.yaml"
+        configs[backend].write_text(_BACKEND_CONFIG.format(backend=backend))
 
     thr = [args.thresher_python, "-m", "thresher", "run", str(warc), "--workers", "1", "-q"]
     dt_cmd = [args.datatrove_python, str(Path(__file__).resolve()), "--datatrove-worker", str(warc)]
     tools: dict[str, tuple] = {
         "thresher": (lambda d: thr + ["-o", str(d), "--preset", "extract"], count_thresher),
-        "datatrove": (lambda d: dt_cmd + [str(d), str(args.dt_timeout)], count_datatrove),
+        "thresher-resiliparse": (lambda d: thr + ["-o", str(d), "--config", str(configs["resiliparse"])],
+                                 count_thresher),
     }
     if not args.no_trafilatura and has_trafilatura(args.thresher_python):
         tools["thresher-trafilatura"] = (
-            lambda d: thr + ["-o", str(d), "--config", str(traf_config)],
+            lambda d: thr + ["-o", str(d), "--config", str(configs["trafilatura"])],
             count_thresher,
         )
+    if Path(args.datatrove_python).exists():
+        tools["datatrove"] = (lambda d: dt_cmd + [str(d), str(args.dt_timeout)], count_datatrove)
+    reference = args.reference or ("datatrove" if "datatrove" in tools else "thresher-trafilatura")
+    if reference not in tools:
+        ap.error(f"the reference {reference!r} does not run here")
     if args.tools:
-        wanted = set(args.tools.split(",")) | {"datatrove"}  # datatrove is the reference of every ratio
+        wanted = set(args.tools.split(",")) | {reference}  # the reference of every ratio
         tools = {name: t for name, t in tools.items() if name in wanted}
 
     runs: dict[str, list[dict]] = {name: [] for name in tools}
@@ -257,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  failed, see {log}", file=sys.stderr)
             shutil.rmtree(run_dir, ignore_errors=True)
 
-    md, summary = report(runs, pages, args.rounds, args.dt_timeout)
+    md, summary = report(runs, pages, args.rounds, args.dt_timeout, reference)
     print(md)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     (args.out / "results.md").write_text(md)
@@ -266,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": args.rounds,
         "when": when,
         "dt_timeout": args.dt_timeout,
+        "reference": reference,
         "summary": summary,
         "runs": runs,
     }

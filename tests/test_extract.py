@@ -47,7 +47,7 @@ def test_a_page_that_takes_too_long_is_rejected_not_hung(monkeypatch):
         return "never", {}
 
     monkeypatch.setitem(html_module.BACKENDS, "resiliparse", slow)
-    doc = Extract(timeout_s=0.2).process(Document(id="1", raw=PAGE))
+    doc = Extract(backend="resiliparse", timeout_s=0.2).process(Document(id="1", raw=PAGE))
     assert doc.reason.key == "extract.timeout"
 
 

@@ -3,6 +3,7 @@ side with its match), and samples of one rule's removals, on a real run."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import unicodedata
@@ -206,6 +207,19 @@ def test_clean_labels_show_every_line_in_page_order():
                                         "- │ [comment] nice post", "  │ Body two."]
 
 
+def test_control_characters_of_document_text_are_escaped(tmp_path: Path, capsys):
+    hostile = "Title\x1b]0;pwned\x07 then \x1b[2J cleared\x9b31m, \rover\x08written"
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "evil", "text": hostile, "url": "https://x.org/\x1b[5m"}) + "\n")
+    run_dir = tmp_path / "run"
+    (tmp_path / "p.yaml").write_text("name: none\nsteps: []\n")
+    assert main(["run", str(tmp_path / "in.jsonl"), "-o", str(run_dir), "--config", str(tmp_path / "p.yaml"),
+                 "--workers", "1", "-q"]) == 0
+    for argv in (["--id", "evil", "--full"], ["--reason", "nothing", "--sample", "1"]):
+        rc, out = inspect(capsys, str(run_dir), *argv)
+        assert not any(c in out for c in "\x1b\x07\x08\r\x9b")
+    rc, out = inspect(capsys, str(run_dir), "--id", "evil", "--full")
+    assert "Title\\x1b]0;pwned\\x07 then \\x1b[2J cleared\\x9b31m, \\x0dover\\x08written" in out
+    assert "https://x.org/\\x1b[5m" in out
 
 def test_the_more_lines_hint_is_a_command_a_shell_can_run(tmp_path: Path, capsys):
     import shlex

@@ -22,6 +22,8 @@ from typing import Any
 import orjson
 import yaml
 
+from thresher.io.base import READER_OPTIONS
+from thresher.io.writers import EXTENSIONS
 from thresher.steps import GlobalStep, Step
 
 # name -> "module:Class". Lazy, so a pipeline that does not use a heavy step never imports it.
@@ -47,7 +49,13 @@ STEP_REGISTRY: dict[str, str] = {
 
 
 def step_class(name: str) -> type[Step]:
-    """A registered step, or a user's own step written as ``package.module:ClassName``."""
+    """A registered step, or a user's own step written as ``package.module:ClassName``.
+
+    The latter imports ``package.module`` (a config file can run the code of any installed module, as a
+    Python script can), but the class must be a ``Step``: ``os:system`` or ``subprocess:Popen`` is refused
+    before anything is called."""
+    if not isinstance(name, str):
+        raise ValueError(f"a step name is a string, got {name!r}")
     if ":" in name:
         target = name
     else:
@@ -56,15 +64,27 @@ def step_class(name: str) -> type[Step]:
         except KeyError:
             known = ", ".join(sorted(STEP_REGISTRY))
             raise ValueError(f"unknown step {name!r}; known steps: {known}") from None
-    module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)
+    module, _, attr = target.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), attr)
+    except ImportError as exc:
+        raise ValueError(f"step {name!r}: cannot import {module!r}: {exc}") from None
+    except (AttributeError, ValueError):
+        raise ValueError(f"step {name!r}: module {module!r} has no {attr!r}") from None
+    if not (isinstance(cls, type) and issubclass(cls, Step)):
+        raise ValueError(f"step {name!r} is not a thresher step (a subclass of thresher.steps.Step)")
+    return cls
 
 
 def make_step(name: str, params: dict[str, Any] | None = None) -> Step:
+    cls = step_class(name)
+    if params is not None and not isinstance(params, dict):
+        raise ValueError(f"step {name!r}: parameters are a mapping {{name: value}}, got {params!r}")
     try:
-        return step_class(name)(**(params or {}))
-    except TypeError as exc:
-        raise ValueError(f"step {name!r}: bad parameters {params!r}: {exc}") from None
+        return cls(**(params or {}))
+    except Exception as exc:  # noqa: BLE001 - any constructor error is a config mistake, said in one line
+        message = " ".join(str(exc).split())
+        raise ValueError(f"step {name!r}: bad parameters {params!r}: {type(exc).__name__}: {message}") from None
 
 
 @dataclass
@@ -100,11 +120,28 @@ def _parse_steps(raw_steps: list[Any]) -> list[Step]:
     return steps
 
 
+_SPEC_KEYS = {"name", "description", "reader", "writer", "steps"}
+
+
 def pipeline_from_spec(spec: dict[str, Any]) -> Pipeline:
-    if not isinstance(spec, dict) or "steps" not in spec:
+    """A pipeline from its plain-data form; any mistake is a ValueError of one line."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("steps"), list):
         raise ValueError("a pipeline config is a mapping with a 'steps' list")
-    return Pipeline(steps=_parse_steps(spec["steps"]), name=spec.get("name", "custom"),
-                    reader=dict(spec.get("reader") or {}), writer=dict(spec.get("writer") or {}), spec=spec)
+    unknown = sorted(map(str, set(spec) - _SPEC_KEYS))
+    if unknown:
+        raise ValueError(f"unknown key(s) {', '.join(unknown)} in the pipeline config; known: "
+                         f"{', '.join(sorted(_SPEC_KEYS))}")
+    for part in ("reader", "writer"):
+        if not isinstance(spec.get(part) or {}, dict):
+            raise ValueError(f"'{part}' is a mapping of options, got {spec[part]!r}")
+    reader = dict(spec.get("reader") or {})
+    if bad := sorted(map(str, set(reader) - READER_OPTIONS)):
+        raise ValueError(f"unknown reader option(s) {', '.join(bad)}; known: {', '.join(sorted(READER_OPTIONS))}")
+    writer = dict(spec.get("writer") or {})
+    if writer.get("format", "jsonl.zst") not in EXTENSIONS:
+        raise ValueError(f"unknown writer format {writer['format']!r}; choose from {', '.join(sorted(EXTENSIONS))}")
+    return Pipeline(steps=_parse_steps(spec["steps"]), name=str(spec.get("name", "custom")), reader=reader,
+                    writer=writer, spec=spec)
 
 
 def preset_names() -> list[str]:
@@ -125,10 +162,13 @@ def load_pipeline(preset: str | None = None, config: str | Path | None = None) -
     if config:
         try:
             spec = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
+        except yaml.YAMLError as exc:  # a !!python tag is refused here too: safe_load builds plain data only
             mark = getattr(exc, "problem_mark", None)
             where = f"{config}:{mark.line + 1}:{mark.column + 1}" if mark else str(config)
-            raise ValueError(f"{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+            problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+            raise ValueError(f"{where}: not valid YAML ({problem})") from None
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{config}: not a text file (UTF-8): {exc}") from None
     else:
         spec = preset_spec(preset or "default")
     return pipeline_from_spec(spec)

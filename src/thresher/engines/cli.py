@@ -56,6 +56,7 @@ def run_cli(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     from thresher.engines.driver import RunError, execute, summary_lines
+    from thresher.engines.rundir import run_ok
     from thresher.pipeline import load_pipeline
 
     try:
@@ -82,6 +83,9 @@ def run_cli(argv: list[str]) -> int:
     except (RunError, FileNotFoundError, ValueError) as exc:
         print(f"thresher run: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the run directory's disk: full, read-only, gone
+        print(f"thresher run: {exc.strerror or exc}: {exc.filename or args.output}", file=sys.stderr)
+        return 1
     finally:
         engine.close()
     for line in summary_lines(total):
@@ -93,7 +97,7 @@ def run_cli(argv: list[str]) -> int:
     if total["failed_tasks"]:
         print(f"{len(total['failed_tasks'])} tasks failed; re-run the same command to retry them",
               file=sys.stderr)
-    return 0 if total["complete"] and not total["errors"] and total["reconciled"] else 1
+    return 0 if run_ok(total) else 1
 
 
 def presets_cli(argv: list[str]) -> int:

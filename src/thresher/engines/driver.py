@@ -3,6 +3,7 @@ then aggregate, reconcile and report."""
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import shutil
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from thresher.atomic import read_json, write_json
-from thresher.engines.rundir import RunDir, aggregate, reconcile_line
+from thresher.engines.rundir import RunDir, RunInUse, aggregate, reconcile_line, run_ok
 from thresher.engines.tasks import (
     Phase,
     Task,
@@ -153,10 +154,30 @@ def execute(inputs: list[str], output: str | Path, pipeline: Pipeline, engine: A
     run_dir = RunDir(local_dir(str(output)))  # file:// accepted; object-store URLs refused, with why
     if run_dir.path.exists() and not run_dir.path.is_dir():
         raise RunError(f"-o {output}: a file, not a folder; the run directory must be a folder")
-    if restart and run_dir.path.exists():
-        shutil.rmtree(run_dir.path)
-    workers = getattr(engine, "workers", None) or os.cpu_count() or 1
-    tasks, skipped = plan_run(run_dir, inputs, pipeline, fmt, shard_bytes, workers, group_bytes)
+    created = not run_dir.path.exists()
+    run_dir.path.mkdir(parents=True, exist_ok=True)  # the lock lives in it
+    try:
+        lock = run_dir.lock()
+    except RunInUse as exc:
+        raise RunError(str(exc)) from None
+    try:
+        if restart:
+            run_dir.clear()
+        run_dir.remove_stale_tmp()  # a killed run's half-written files; no process can own them now
+        workers = getattr(engine, "workers", None) or os.cpu_count() or 1
+        try:
+            tasks, skipped = plan_run(run_dir, inputs, pipeline, fmt, shard_bytes, workers, group_bytes)
+        except BaseException:
+            if created:  # a usage mistake leaves no run directory behind
+                shutil.rmtree(run_dir.path, ignore_errors=True)
+            raise
+        return _execute(run_dir, tasks, skipped, pipeline, engine, quiet, keep_work)
+    finally:
+        lock.close()
+
+
+def _execute(run_dir: RunDir, tasks: list[Task], skipped: list[str], pipeline: Pipeline, engine: Any,
+             quiet: bool, keep_work: bool) -> dict[str, Any]:
     run_dir.create()
     if skipped:  # said even with -q: an input left out is not progress
         shown = ", ".join(skipped[:5]) + (f", ... ({len(skipped) - 5} more)" if len(skipped) > 5 else "")
@@ -195,12 +216,18 @@ def execute(inputs: list[str], output: str | Path, pipeline: Pipeline, engine: A
     total = aggregate(run_dir)
     total["failed_tasks"] = failed
     total["complete"] = not failed
+    total["ok"] = run_ok(total)
     total["pipeline"] = pipeline.name
     total["skipped_inputs"] = len(skipped)
     total["wall_seconds"] = round(time.time() - progress.start, 3)
     total["phase_wall_seconds"] = phase_seconds  # this invocation's (a resumed run: only what it redid)
     total["phase_labels"] = {p.name: phase_label(pipeline, p) for p in phases_of(pipeline)}
-    write_json(run_dir.stats / "summary.json", total)
+    summary = run_dir.stats / "summary.json"
+    try:
+        write_json(summary, total)
+    except OSError as exc:
+        raise OSError(exc.errno, f"{exc.strerror} (free space, then re-run the same command to resume)",
+                      str(summary)) from None
     if not failed and not keep_work:
         shutil.rmtree(run_dir.work, ignore_errors=True)
     if not failed:
@@ -228,8 +255,12 @@ def _run_tasks(engine: Any, fn: Any, tasks: list[tuple], label: str, progress: P
         if isinstance(result, Exception):
             target = task[3]  # a Task, a partition number, or (merge) the list of task ids
             what = target.id if isinstance(target, Task) else f"partition {target}" if isinstance(target, int) else "merge"
-            failed.append(f"{label} {what}: {type(result).__name__}: {result}")
-            print(f"\nthresher: task {label} {what} failed: {result}", file=sys.stderr)
+            message = f"{type(result).__name__}: {result}"
+            if isinstance(result, OSError) and result.errno in (errno.ENOSPC, errno.EDQUOT):
+                where = result.filename or task[0].path  # task[0]: the run directory
+                message = f"no space left on device writing {where}; free space, then re-run the same command"
+            failed.append(f"{label} {what}: {message}")
+            print(f"\nthresher: task {label} {what} failed: {message}", file=sys.stderr)
         if progress is not None:
             progress.task_done()
     return failed

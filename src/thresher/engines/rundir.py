@@ -13,15 +13,23 @@
       work/stageN/TASK.jsonl.zst  documents between phases (deleted when the run completes)
       README.md                   the dataset card
       report.html
+      .lock                       held by the run using the directory: a second run into it is refused
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from thresher.atomic import read_json
+
+
+class RunInUse(Exception):
+    pass
 
 
 class RunDir:
@@ -53,6 +61,46 @@ class RunDir:
 
     def step_dir(self, name: str) -> Path:
         return self.state / name
+
+    def lock(self) -> IO[str]:
+        """Take the directory for this process (and the workers it forks) until the returned file is closed
+        or the process ends; RunInUse if another run holds it."""
+        fh = open(self.path / ".lock", "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            fh.close()
+            raise RunInUse(f"{self.path} is in use by another thresher run (pid {holder}); wait for it to end, "
+                           "or choose another output folder") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        return fh
+
+    def clear(self) -> None:
+        """Remove everything of an earlier run but the lock (``--restart``)."""
+        for child in self.path.iterdir():
+            if child.name == ".lock":
+                continue
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+
+    def remove_stale_tmp(self) -> int:
+        """Remove temporary files and folders (``*.tmp``) that killed processes left; call with the lock held,
+        when no process of this directory can be writing. Returns how many were removed."""
+        removed = 0
+        for root, dirs, names in os.walk(self.path):
+            for name in [d for d in dirs if d.endswith(".tmp")]:
+                shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+                dirs.remove(name)
+                removed += 1
+            for name in names:
+                if name.endswith(".tmp"):
+                    os.unlink(os.path.join(root, name))
+                    removed += 1
+        return removed
 
     def shard_stats(self) -> list[dict[str, Any]]:
         return [read_json(p) for p in sorted(self.stats.glob("p*-*.json"))]
@@ -87,7 +135,24 @@ def aggregate(run_dir: RunDir) -> dict[str, Any]:
     return total
 
 
+def run_ok(total: dict[str, Any]) -> bool:
+    """True only when nothing was lost: the counts add up, no record failed, no task failed."""
+    return bool(total.get("reconciled")) and not total.get("errors") and not total.get("failed_tasks") \
+        and total.get("complete", True)
+
+
 def reconcile_line(total: dict[str, Any]) -> str:
-    mark = "ok" if total["reconciled"] else "MISMATCH"
-    return (f"read {total['read']} = kept {total['kept']} + rejected {total['rejected']} "
-            f"+ errors {total['errors']}  [{mark}]")
+    """``read R = kept K + rejected J + errors E  [ok]``; ``[FAILED]`` when anything was lost: an error, a
+    failed task (the shards it did not finish are counted as ``unfinished``), counts that do not add up."""
+    line = (f"read {total['read']} = kept {total['kept']} + rejected {total['rejected']} "
+            f"+ errors {total['errors']}")
+    failed = len(total.get("failed_tasks") or [])
+    unfinished = total["read"] - total["kept"] - total["rejected"] - total["errors"]
+    if failed and unfinished > 0:
+        line += f" + unfinished {unfinished}"
+    if run_ok(total):
+        return line + "  [ok]"
+    why = [f"{failed} task{'s' * (failed != 1)} failed"] if failed else []
+    if not total.get("reconciled") and not failed:
+        why.append("the counts do not add up")
+    return line + "  [FAILED" + (": " + ", ".join(why) if why else "") + "]"

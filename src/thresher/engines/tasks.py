@@ -14,11 +14,13 @@ Each phase's rejected documents go to rejected/ at once, with their reason.
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import pickle
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
@@ -26,7 +28,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from thresher.atomic import write_json
+from thresher.atomic import tmp_path, write_json
 from thresher.document import Document
 from thresher.engines.rundir import RunDir
 from thresher.io import ReadError, Shard, read_shard
@@ -107,13 +109,29 @@ _READY: dict[tuple[str, str], Pipeline] = {}
 def ready_pipeline(run_dir: RunDir, pipeline: Pipeline) -> Pipeline:
     key = (pipeline_key(pipeline), str(run_dir.path))
     if key not in _READY:
-        for step in pipeline.global_steps:
+        ready = copy.deepcopy(pipeline)  # this process's own: the caller's pipeline is never set up or changed
+        for step in ready.global_steps:
             step.workdir = run_dir.step_dir(step.name)
             step.workdir.mkdir(parents=True, exist_ok=True)
-        for step in pipeline.steps:
+        for step in ready.steps:
             step.setup()
-        _READY[key] = pipeline
+        _READY[key] = ready
     return _READY[key]
+
+
+def _forget_on_failure(task: Callable) -> Callable:
+    """A task that raises drops this process's set-up pipeline: its steps may hold the failed task's
+    half-done state (a global step's index buffer), which a retry in the same process must not inherit."""
+
+    @functools.wraps(task)
+    def run(run_dir: RunDir, pipeline: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return task(run_dir, pipeline, *args, **kwargs)
+        except BaseException:
+            _READY.pop((pipeline_key(pipeline), str(run_dir.path)), None)
+            raise
+
+    return run
 
 
 def _bucket(n: int) -> str:
@@ -133,6 +151,7 @@ def _site(url: str | None) -> str:
         return "(bad url)"
 
 
+@_forget_on_failure
 def run_shard_phase(run_dir: RunDir, pipeline: Pipeline, phase: Phase, task: Task,
                     progress: Any = None) -> dict[str, Any]:
     """Run one task through one phase's steps and write its outputs; returns (and writes) its stats."""
@@ -286,7 +305,7 @@ class ErrorLog:
 
     def __init__(self, path):
         self.path = path
-        self.tmp = path.with_name(path.name + ".tmp")
+        self.tmp = tmp_path(path)
         self._out = None   # opened at the first error: a task without errors leaves no file
         self.reader_errors = 0
         self.step_errors = 0
@@ -329,11 +348,13 @@ def _input_bytes(task: Task) -> int:
 
 
 def _guarded(source, shard: Shard, errors: ErrorLog):
-    """The reader's stream; a reader that fails outright is logged, and the shard ends there."""
+    """The reader's stream; a reader that fails outright (a bug: readers report bad input themselves) is
+    logged as an error, which fails the run's reconcile line, and the shard ends there."""
     try:
         yield from source
     except Exception as exc:  # noqa: BLE001 - any reader bug must cost one shard's tail, not the run
-        errors.read_error(ReadError(f"{shard.path}:{shard.start}", f"reader failed: {type(exc).__name__}: {exc}"))
+        errors.read_error(ReadError(f"{shard.path}:{shard.start}", f"reader failed: {type(exc).__name__}: {exc}; "
+                                    "the rest of the shard was not read"))
 
 
 BATCH_DOCS = 32          # documents handed to the steps at once (see Step.process_batch)
@@ -355,6 +376,7 @@ def _batches(docs: Iterator[Document]) -> Iterator[list[Document]]:
         yield batch
 
 
+@_forget_on_failure
 def run_resolve(run_dir: RunDir, pipeline: Pipeline, phase: Phase, partition: int, shards: list[str],
                 progress: Any = None) -> dict:
     pipeline = ready_pipeline(run_dir, pipeline)
@@ -371,6 +393,7 @@ def resolve_done(run_dir: RunDir, phase: Phase, partition: int) -> bool:
     return (run_dir.stats / f"{phase.name}-part{partition:04d}.json.done").exists()
 
 
+@_forget_on_failure
 def run_merge(run_dir: RunDir, pipeline: Pipeline, phase: Phase, shards: list[str], progress: Any = None) -> dict:
     """The one task after a global step's partitions are resolved (``GlobalStep.merge``)."""
     pipeline = ready_pipeline(run_dir, pipeline)

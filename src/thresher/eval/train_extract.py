@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import orjson
 
-from thresher.extract.block_model import featurize, stage2_features
+from thresher.extract.block_model import TreeEnsemble, featurize, page_vector, stage2_features, with_pages
 from thresher.extract.blocks import Blocks, page_blocks
 from thresher.extract.head import Head, read_head
 from thresher.extract.lines import LineModel
@@ -44,7 +44,7 @@ STAGE1 = {"n_estimators": 200, "learning_rate": 0.08, "num_leaves": 31, "max_dep
           "min_child_samples": 40, "reg_lambda": 1.0, "colsample_bytree": 0.8}
 STAGE2 = {"n_estimators": 100, "learning_rate": 0.08, "num_leaves": 15, "max_depth": 6,
           "min_child_samples": 40, "reg_lambda": 1.0}
-BODY_THRESHOLD = 0.5
+BODY_THRESHOLD = 0.35  # chosen by `thresher eval extract` (nested selection over THRESHOLDS)
 
 
 def parse(raw: bytes) -> tuple[str, Blocks, Head]:
@@ -76,7 +76,7 @@ def load_pages(data_dir: Path, cache: Path | None = None) -> list[dict[str, Any]
         _, blocks, head = parse(gzip.decompress((root / "html" / f"{gt_path.stem}.html.gz").read_bytes()))
         host = urlsplit(meta.get("url") or "").netloc.lower()
         pages.append({
-            "id": gt_path.stem, "set": "wcxb", "domain": host.removeprefix("www."),
+            "id": gt_path.stem, "set": "wcxb", "domain": host.removeprefix("www."), "url": meta.get("url"),
             "page_type": meta.get("_internal", {}).get("page_type", {}).get("primary", "unknown"),
             "blocks": blocks, "head": head, "labels": align_labels(blocks.texts, gold),
             "gold": {k: gold.get(k) for k in ("title", "author", "publish_date", "main_content")},
@@ -90,6 +90,7 @@ def load_pages(data_dir: Path, cache: Path | None = None) -> list[dict[str, Any]
         host = urlsplit(m.group(1).decode("latin-1") if m else "").netloc.lower()
         gold = {"main_content": gold_text}
         pages.append({"id": f"ce{path.stem}", "set": "cleaneval", "domain": host.removeprefix("www."),
+                      "url": m.group(1).decode("latin-1") if m else None,
                       "page_type": "cleaneval", "blocks": blocks, "head": head,
                       "labels": align_labels(blocks.texts, gold), "gold": gold})
     if cache is not None:
@@ -104,24 +105,26 @@ def domain_folds(pages: list[dict[str, Any]], k: int, salt: str = "") -> np.ndar
     return np.array([zlib.crc32((salt + p["domain"]).encode()) % k for p in pages])
 
 
-def page_matrix(pages: list[dict[str, Any]], lines: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Stage-1 features of ``pages`` (in batches, as the backend computes them) and their bounds."""
+def page_matrix(pages: list[dict[str, Any]], lines: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Block features of ``pages`` (in batches, as the backend computes them), their bounds, and the
+    page vectors."""
     xs, sizes = [], []
     for i in range(0, len(pages), 32):
         chunk = pages[i:i + 32]
         x, bounds = featurize([(p["blocks"], p["head"]) for p in chunk], lines)
         xs.append(x)
         sizes.extend(np.diff(bounds).tolist())
-    return np.vstack(xs), np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    pv = np.vstack([page_vector(p["blocks"], p["head"], p.get("url")) for p in pages])
+    return np.vstack(xs), np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64), pv
 
 
-def _fit(x: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> dict[str, np.ndarray]:
-    """A binary LightGBM ensemble fitted on (x, y), as the arrays of ``TreeEnsemble``."""
+def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, params: dict[str, Any]) -> dict[str, np.ndarray]:
+    """A binary LightGBM ensemble fitted on (x, y) with row weights w, as the arrays of ``TreeEnsemble``."""
     import lightgbm
 
     model = lightgbm.LGBMClassifier(random_state=SEED, n_jobs=1, deterministic=True, force_row_wise=True,
                                     verbose=-1, **params)
-    model.fit(x, y)
+    model.fit(x, y, sample_weight=w)
     return export(model.booster_.dump_model()["tree_info"])
 
 
@@ -158,26 +161,32 @@ def export(trees: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     return arrays
 
 
-def fit_stage1(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
-    return _fit(x, y, STAGE1)
+def word_weights(x: np.ndarray) -> np.ndarray:
+    """Word-F1 counts words, not blocks: a block weighs (a damped) count of its words."""
+    from thresher.extract.block_model import feature_names
+
+    return np.sqrt(1.0 + np.expm1(x[:, feature_names().index("line_log_words")]))
 
 
-def train(pages: list[dict[str, Any]], x: np.ndarray, bounds: np.ndarray, inner_folds: int = 3,
+def train(pages: list[dict[str, Any]], x: np.ndarray, bounds: np.ndarray, pv: np.ndarray, inner_folds: int = 3,
           log: bool = True) -> dict[str, np.ndarray]:
-    """Both stages on ``pages`` (whose stage-1 features are ``x``), as the arrays of the model file."""
-    from thresher.extract.block_model import TreeEnsemble
-
+    """Both stages on ``pages`` (block features ``x``, page vectors ``pv``), as the arrays of the model
+    file. Stage 2 learns from out-of-fold stage-1 scores (inner folds grouped by domain), like those it
+    will see on new pages."""
     y = np.concatenate([p["labels"] == BODY for p in pages]).astype(np.int8)
+    w = word_weights(x)
     t0 = time.time()
-    stage1 = fit_stage1(x, y)
+    page_fold = domain_folds(pages, inner_folds, salt="inner")
+    x = with_pages(x, bounds, pv)
+    stage1 = _fit(x, y, w, STAGE1)
     # out-of-fold stage-1 scores for stage 2's training rows
-    fold = np.repeat(domain_folds(pages, inner_folds, salt="inner"), np.diff(bounds))
+    fold = np.repeat(page_fold, np.diff(bounds))
     oof = np.zeros(len(x))
     for k in range(inner_folds):
-        inner = fit_stage1(x[fold != k], y[fold != k])
+        inner = _fit(x[fold != k], y[fold != k], w[fold != k], STAGE1)
         oof[fold == k] = TreeEnsemble(inner).predict_proba(x[fold == k])
     x2 = stage2_features(oof, x, bounds)
-    stage2 = _fit(x2, y, STAGE2)
+    stage2 = _fit(x2, y, w, STAGE2)
     if log:
         print(f"trained on {len(pages)} pages, {len(x)} blocks in {time.time() - t0:.0f}s", file=sys.stderr)
     arrays = {f"s1_{k}": v for k, v in stage1.items()} | {f"s2_{k}": v for k, v in stage2.items()}
@@ -193,8 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=None, help="pickle of the parsed pages, reused if present")
     args = ap.parse_args(argv)
     pages = load_pages(args.data, args.cache)
-    x, bounds = page_matrix(pages, LineModel.load().featurizer)
-    arrays = train(pages, x, bounds)
+    x, bounds, pv = page_matrix(pages, LineModel.load().featurizer)
+    arrays = train(pages, x, bounds, pv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("wb") as fh:
         np.savez_compressed(fh, **arrays)

@@ -107,6 +107,7 @@ class Blocks:
     heading_level: list[int] = field(default_factory=list)  # 1-6 for h1-h6, else 0
     paragraph: list[int] = field(default_factory=list)    # blocks cut by <br> share their element's number
     container: list[int] = field(default_factory=list)    # id of the nearest element with class bits
+    path: list[tuple[int, ...]] = field(default_factory=list)  # numbers of the open block elements, root first
 
 
 class _Walker:
@@ -115,6 +116,7 @@ class _Walker:
     def __init__(self) -> None:
         self.out = Blocks()
         self.buf: list[str] = []      # text of the open block; cleared in place, never replaced
+        self.path: list[int] = [0]    # numbers of the block elements open around the text (0: <body>)
         self.link_chars = 0
         self.links = 0
         self.n_elements = 0
@@ -137,6 +139,7 @@ class _Walker:
             out.heading_level.append(level)
             out.paragraph.append(para)
             out.container.append(container)
+            out.path.append(tuple(self.path))
         self.link_chars = 0
         self.links = 0
 
@@ -178,9 +181,11 @@ class _Walker:
                 k = _KIND.get(tag, kind)
                 lv = int(tag[1]) if tag in HEADINGS else level
                 number = self.n_elements
+                self.path.append(number)
                 self.walk(child, k, tb, cb_all, c_near, depth + 1, lv, in_link, number, c_container)
                 if buf:
                     self.flush(k, tb, cb_all, c_near, depth + 1, lv, number, c_container)
+                self.path.pop()
             elif tag == "br":
                 if buf:
                     self.flush(kind, tbits, cbits, near, depth, level, para, container)

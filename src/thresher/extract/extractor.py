@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from thresher.extract.block_model import BlockModel, featurize, load_block_model
+from thresher.extract.block_model import BlockModel, featurize, keep_mask, load_block_model, page_vector
 from thresher.extract.blocks import CLASS_FLAGS, HEADING, Blocks, blocks_text, page_blocks
 from thresher.extract.head import Head, read_head
 from thresher.extract.lines import LineFeaturizer, LineModel
@@ -58,14 +58,18 @@ class BlockExtractor:
         self.markdown = markdown
         self.comments = comments
 
-    def extract_pages(self, pages: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    def extract_pages(self, pages: list[str], urls: list[str | None] | None = None
+                      ) -> list[tuple[str, dict[str, Any]]]:
+        """(text, meta) of each page (HTML as ``str``); ``urls`` help tell the page's kind."""
         parsed = [parse_page(page) for page in pages]
         x, bounds = featurize(parsed, self.lines)
-        p_body = self.model.predict(x, bounds)
+        urls = urls or [None] * len(pages)
+        vectors = np.vstack([page_vector(b, h, u) for (b, h), u in zip(parsed, urls)]) if parsed else np.zeros((0, 0))
+        p_body = self.model.predict(x, bounds, vectors)
         out = []
         for k, (blocks, head) in enumerate(parsed):
             p = p_body[bounds[k]:bounds[k + 1]]
-            keep = p >= self.model.threshold
+            keep = keep_mask(p, self.model.threshold)
             text = blocks_text(blocks, keep, self.markdown)
             meta = head.metadata()
             meta["extractor"] = "thresher"

@@ -83,7 +83,7 @@ class Extract(MapStep):
     def meta_fields(self) -> dict:
         return {**self.META, **self.COMMENTS} if self.backend == "thresher" and self.comments else dict(self.META)
 
-    def __init__(self, backend: str = "resiliparse", max_bytes: int = 20_000_000, timeout_s: float = 30.0,
+    def __init__(self, backend: str = "thresher", max_bytes: int = 20_000_000, timeout_s: float = 30.0,
                  min_chars: int = 1, format: str = "text", comments: bool = True, model: str | None = None):
         if backend not in BACKENDS:
             raise ValueError(f"extract: unknown backend {backend!r}; choose from {sorted(BACKENDS)}")
@@ -102,9 +102,9 @@ class Extract(MapStep):
         if self.backend == "thresher":
             self._blocks = BlockExtractor(self.model, markdown=self.format == "markdown", comments=self.comments)
 
-    def _extract(self, raw: bytes, charset: str | None) -> tuple[str, dict[str, Any]]:
+    def _extract(self, raw: bytes, charset: str | None, url: str | None) -> tuple[str, dict[str, Any]]:
         if self._blocks is not None:
-            return self._blocks.extract_pages([decode(raw, charset)])[0]
+            return self._blocks.extract_pages([decode(raw, charset)], [url])[0]
         return BACKENDS[self.backend](raw, charset)
 
     def map(self, doc: Document) -> Document:
@@ -116,7 +116,7 @@ class Extract(MapStep):
             doc.reason = self.reject("too_large", len(raw), self.max_bytes)
             return doc
         try:
-            text, meta = self._timed(self.timeout_s, self._extract, raw, doc.meta.get("charset"))
+            text, meta = self._timed(self.timeout_s, self._extract, raw, doc.meta.get("charset"), doc.url)
         except ExtractTimeout:
             doc.raw = None
             doc.reason = self.reject("timeout", self.timeout_s, self.timeout_s)
@@ -133,7 +133,8 @@ class Extract(MapStep):
         todo = [d for d in docs if d.raw is not None and len(d.raw) <= self.max_bytes]
         if todo:
             pages = [decode(d.raw, d.meta.get("charset")) for d in todo]
-            results = self._timed(self.timeout_s * len(todo), self._blocks.extract_pages, pages)
+            results = self._timed(self.timeout_s * len(todo), self._blocks.extract_pages, pages,
+                                  [d.url for d in todo])
             for doc, (text, meta) in zip(todo, results):
                 self._apply(doc, text, meta)
         return [self.map(doc) if doc.raw is not None else doc for doc in docs]

@@ -10,31 +10,48 @@ from __future__ import annotations
 import re
 import zlib
 
+from thresher.io.base import RecordError
+
 _STATUS = re.compile(rb"^HTTP/\d(?:\.\d)?\s+(\d{3})")
 
 
-def decode_content(body: bytes, content_encoding: str | None) -> bytes:
-    """Undo gzip/deflate/brotli content encoding, keeping what decodes of a damaged stream."""
+def decode_content(body: bytes, content_encoding: str | None, limit: int = 64 << 20) -> bytes:
+    """Undo gzip/deflate/brotli content encoding, keeping what decodes of a damaged stream. A body that
+    decodes to more than ``limit`` bytes (a decompression bomb) raises RecordError before it is held whole."""
     encoding = (content_encoding or "").strip().lower()
     if not body:
         return body
     if encoding == "br":
         import brotli  # a dependency of fastwarc, so always there
 
-        return _decode(body, brotli.Decompressor().process, brotli.error)
+        # brotli has no bound on one call's output: small inputs keep each piece small
+        return _decode(body, brotli.Decompressor().process, brotli.error, limit, step=1 << 10)
     if encoding in ("gzip", "x-gzip", "deflate"):
         wbits = 47 if encoding != "deflate" else 15  # 47: gzip or zlib header, auto-detected
-        return _decode(body, zlib.decompressobj(wbits).decompress, zlib.error)
+        decoder = zlib.decompressobj(wbits)
+
+        def inflate(data: bytes) -> bytes:  # at most 64 KB out per call, whatever the ratio
+            out = [decoder.decompress(data, 1 << 16)]
+            while decoder.unconsumed_tail and sum(map(len, out)) <= limit:
+                out.append(decoder.decompress(decoder.unconsumed_tail, 1 << 16))
+            return b"".join(out)
+
+        return _decode(body, inflate, zlib.error, limit)
     return body
 
 
-def _decode(body: bytes, decompress, error: type[Exception]) -> bytes:
-    """``body`` through a streaming decompressor, 64 KB at a time; what decoded before an error is kept,
-    and a body that does not decode at all is returned as it is (the header lied)."""
+def _decode(body: bytes, decompress, error: type[Exception], limit: int, step: int = 1 << 16) -> bytes:
+    """``body`` through a streaming decompressor, ``step`` bytes at a time; what decoded before an error is
+    kept, and a body that does not decode at all is returned as it is (the header lied)."""
     out = []
+    size = 0
     try:
-        for i in range(0, len(body), 1 << 16):
-            out.append(decompress(body[i:i + (1 << 16)]))
+        for i in range(0, len(body), step):
+            piece = decompress(body[i:i + step])
+            size += len(piece)
+            if size > limit:
+                raise RecordError(f"HTTP body decodes to over {limit} bytes (the max_record_mb cap)")
+            out.append(piece)
     except error:
         if not out:
             return body
@@ -55,8 +72,8 @@ def dechunk(body: bytes) -> bytes:
         pos = eol + 2 + size + 2
 
 
-def parse_response(block: bytes) -> tuple[int, dict[str, str], bytes]:
-    """(status, lower-cased headers, decoded body) of a stored HTTP response."""
+def parse_response(block: bytes, limit: int = 64 << 20) -> tuple[int, dict[str, str], bytes]:
+    """(status, lower-cased headers, decoded body of at most ``limit`` bytes) of a stored HTTP response."""
     sep = block.find(b"\r\n\r\n")
     if sep >= 0:
         head, body = block[:sep], block[sep + 4:]
@@ -76,7 +93,7 @@ def parse_response(block: bytes) -> tuple[int, dict[str, str], bytes]:
             body = dechunk(body)
         except ValueError:
             pass  # stored already de-chunked, header kept
-    return status, headers, decode_content(body, headers.get("content-encoding"))
+    return status, headers, decode_content(body, headers.get("content-encoding"), limit)
 
 
 def media_type(headers: dict[str, str]) -> tuple[str, str | None]:

@@ -4,19 +4,29 @@ and ``signals``) reads back as it was written, so a run's output can feed anothe
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any
 
 import orjson
-import zstandard
 
 from thresher.document import Document, Reason
-from thresher.io.fs import open_gzip, open_input
+from thresher.io.base import (
+    Damaged,
+    Decoded,
+    Limits,
+    OnError,
+    ReadError,
+    RecordError,
+    Shard,
+    open_bytes,
+    scrub,
+)
+from thresher.io.fs import open_input
 from thresher.io.fs import size as file_size
-from thresher.io.shards import OnError, ReadError, Shard
 from thresher.schema import unpack_struct
+
+__all__ = ["line_boundaries", "open_bytes", "read", "record_to_document", "scrub"]
 
 
 def line_boundaries(path: str, shard_bytes: int) -> list[int]:
@@ -36,74 +46,105 @@ def line_boundaries(path: str, shard_bytes: int) -> list[int]:
     return bounds
 
 
-def open_bytes(path: str) -> IO[bytes]:
-    """Open a possibly compressed file for reading bytes (gzip and zstd by extension)."""
-    if path.endswith(".gz"):
-        return open_gzip(path)
-    if path.endswith(".zst"):
-        reader = zstandard.ZstdDecompressor().stream_reader(open_input(path), read_across_frames=True,
-                                                            closefd=True)
-        return io.BufferedReader(reader, buffer_size=1 << 20)  # adds readline / line iteration
-    return open_input(path)
-
-
-def scrub(text: str) -> str:
-    """Replace lone surrogates (valid in JSON escapes, invalid in UTF-8) so the text can be written."""
+def _parse(line: bytes) -> dict[str, Any]:
+    """The line's JSON object, its strings valid UTF-8. RecordError if it is not one."""
     try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        if "surrogate" not in str(exc) and "UTF-8" not in str(exc):
+            raise RecordError(f"invalid JSON line: {exc}") from None
+        # invalid UTF-8 bytes or lone surrogate escapes: the standard library reads them, then they are
+        # replaced in every string, keys included, so that the document can be written
+        try:
+            record = _scrub_all(json.loads(line.decode("utf-8", "replace")))
+        except (ValueError, RecursionError) as exc2:
+            raise RecordError(f"invalid JSON line: {type(exc2).__name__}: {str(exc2)[:200]}") from None
+    if not isinstance(record, dict):
+        raise RecordError(f"invalid JSON line: expected a JSON object, got {type(record).__name__}")
+    return record
 
 
-def _parse(line: bytes) -> Any:
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        # orjson rejects invalid UTF-8 and lone surrogates; the standard library with replacement does not.
-        return json.loads(line.decode("utf-8", "replace"))
+def _scrub_all(value: Any) -> Any:
+    """``value`` with lone surrogates replaced in every string, however deeply nested (no recursion)."""
+    root = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        container, key = stack.pop()
+        item = container[key]
+        if isinstance(item, str):
+            container[key] = scrub(item)
+        elif isinstance(item, list):
+            stack += [(item, i) for i in range(len(item))]
+        elif isinstance(item, dict):
+            clean = {scrub(k) if isinstance(k, str) else k: v for k, v in item.items()}
+            container[key] = clean
+            stack += [(clean, k) for k in clean]
+    return root[0]
 
 
 def read(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[Document]:
+    """One document per line. A bad line (JSON, encoding, shape, size) costs that line only."""
+    limits = Limits.from_options(options)
     text_field = options.get("text_field", "text")
     id_field = options.get("id_field", "id")
     url_field = options.get("url_field", "url")
-    pos = shard.start
-    with open_bytes(shard.path) as fh:
-        if shard.start:
-            fh.seek(shard.start)
-        try:
-            for line in fh:
-                here, pos = pos, pos + len(line)
-                if shard.end is not None and here >= shard.end:
-                    return
-                if not line.strip():
+    with Decoded(shard.path, shard.start, limits.ratio) as stream:
+        while True:
+            here = stream.offset()
+            if shard.end is not None and stream.at >= shard.end:
+                return
+            try:
+                line = stream.readline(limits.line_bytes + 1)
+                if len(line) > limits.line_bytes and not line.endswith(b"\n"):
+                    size = len(line) + stream.skip_line()
+                    on_error(ReadError(f"{shard.path}:{here}", f"line of {size} bytes is over the max_line_mb cap "
+                                                               f"({limits.line_bytes} bytes); skipped"))
                     continue
-                try:
-                    record = _parse(line)
-                    if not isinstance(record, dict):
-                        raise ValueError(f"expected a JSON object, got {type(record).__name__}")
-                except ValueError as exc:
-                    on_error(ReadError(f"{shard.path}:{here}", f"invalid JSON line: {exc}"))
-                    continue
-                yield record_to_document(record, shard, here, text_field, id_field, url_field)
-        except (OSError, EOFError, zstandard.ZstdError) as exc:
-            on_error(ReadError(f"{shard.path}:{pos}", f"cannot decompress further: {exc}"))
+            except Damaged as exc:
+                on_error(stream.recover(exc))
+                continue
+            except OSError as exc:
+                on_error(ReadError(f"{shard.path}:{here}", f"reading stopped: {exc}"))
+                return
+            if not line:
+                return
+            if not line.strip():
+                continue
+            try:
+                yield record_to_document(_parse(line), shard, here, text_field, id_field, url_field)
+            except RecordError as exc:
+                on_error(ReadError(f"{shard.path}:{here}", str(exc)))
 
 
-def record_to_document(record: dict, shard: Shard, pos: int, text_field: str, id_field: str, url_field: str) -> Document:
+def _struct(record: dict, name: str) -> dict:
+    """``record[name]`` (``meta`` or ``signals``) unpacked; RecordError if it is not an object."""
+    value = record.pop(name, None)
+    if value is not None and not isinstance(value, dict):
+        raise RecordError(f"field {name!r} is a {type(value).__name__}, not an object")
+    try:
+        return unpack_struct(value)
+    except (ValueError, TypeError) as exc:  # its "undeclared" part is not a JSON object
+        raise RecordError(f"field {name!r}: {exc}") from None
+
+
+def record_to_document(record: dict, shard: Shard, pos: int | str, text_field: str, id_field: str, url_field: str) -> Document:
     source = f"{shard.path}:{pos}"
     if "meta" in record and "signals" in record:  # thresher's own output: keep where it first came from
-        source = record.pop("source", None) or source
+        kept_source = record.pop("source", None)
+        source = kept_source if isinstance(kept_source, str) and kept_source else source
     doc_id = record.pop(id_field, None)
     doc_id = str(doc_id) if doc_id not in (None, "") else f"{shard.name}:{pos}"
     text = record.pop(text_field, None)
     url = record.pop(url_field, None)
     # thresher's output holds every declared key (absent ones null) and the undeclared ones as JSON text
-    meta = unpack_struct(record.pop("meta", None))
-    signals = unpack_struct(record.pop("signals", None))
+    meta, signals = _struct(record, "meta"), _struct(record, "signals")
     record.pop("reason", None)
     meta.update(record)
+    try:  # what cannot be written back (nesting past orjson's 254 levels, huge integers) fails here, alone
+        orjson.dumps(meta)
+        orjson.dumps(signals)
+    except orjson.JSONEncodeError as exc:
+        raise RecordError(f"fields that cannot be written: {exc}") from None
     doc = Document(id=doc_id, url=url if isinstance(url, str) else None, source=source, meta=meta,
                    signals=signals)
     if not isinstance(text, str):

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from thresher.document import Document
-from thresher.io import fs
+from thresher.io import arc, files, fs, jsonl, parquet, warc
+from thresher.io.base import OnError, ReadError, Shard
+
+__all__ = ["DEFAULT_SHARD_BYTES", "OnError", "ReadError", "Shard", "detect_format", "plan_shards", "read_shard"]
 
 # file-name endings -> format family
 _FORMATS = [
@@ -29,35 +31,6 @@ _FORMATS = [
 ]
 
 DEFAULT_SHARD_BYTES = 128 * 1024 * 1024
-
-
-class ReadError(Exception):
-    """A record that could not be read. ``source`` is ``path:offset``; the run logs it and carries on."""
-
-    def __init__(self, source: str, message: str):
-        super().__init__(f"{source}: {message}")
-        self.source = source
-        self.message = message
-
-
-OnError = Callable[[ReadError], None]
-
-
-@dataclass(frozen=True)
-class Shard:
-    id: str          # "00000", "00001", ... in input order: also the output file name
-    path: str        # the file as found
-    name: str        # the file relative to its input argument: ids derived from it are machine-independent
-    format: str
-    start: int = 0
-    end: int | None = None   # None: to the end of the file
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Shard:
-        return cls(**data)
 
 
 def detect_format(path: str) -> str | None:
@@ -100,8 +73,6 @@ def plan_shards(inputs: list[str], shard_bytes: int = DEFAULT_SHARD_BYTES, fmt: 
                 skipped: list[str] | None = None) -> list[Shard]:
     """Split inputs into shards at record boundaries. Raises on an input file of unknown format; files of
     unknown format inside an input folder are left out, and listed in ``skipped`` when it is given."""
-    from thresher.io import jsonl, warc
-
     shards: list[Shard] = []
     for path, name in _expand(inputs, skipped if skipped is not None else []):
         file_fmt = fmt or detect_format(path)
@@ -123,8 +94,8 @@ def plan_shards(inputs: list[str], shard_bytes: int = DEFAULT_SHARD_BYTES, fmt: 
 
 def read_shard(shard: Shard, options: dict[str, Any], on_error: OnError) -> Iterator[Document]:
     """Stream a shard's documents. Unreadable records go to ``on_error``; reading carries on after them."""
-    from thresher.io import arc, files, jsonl, parquet, warc
+    return _READERS[shard.format](shard, options, on_error)
 
-    readers = {"warc": warc.read, "arc": arc.read, "jsonl": jsonl.read, "parquet": parquet.read,
-               "html": files.read_html, "text": files.read_text}
-    return readers[shard.format](shard, options, on_error)
+
+_READERS = {"warc": warc.read, "arc": arc.read, "jsonl": jsonl.read, "parquet": parquet.read,
+            "html": files.read_html, "text": files.read_text}

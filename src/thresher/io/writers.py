@@ -1,7 +1,7 @@
 """Writers: the run's output files (``kept/``, ``rejected/``) and the files between phases (``work/``).
 
-A file is written under ``NAME.tmp`` and renamed when closed, so a crash never leaves a half-written file
-under its final name.
+A file is written under a temporary name unique to the process (``thresher.atomic.tmp_path``) and renamed
+when closed, so a crash never leaves a half-written file under its final name.
 
 ``OutputWriter`` writes one task's output in the run's schema (``thresher.schema``): every record has the
 same columns and keys. It opens a file at the first document, never leaves an empty one, and starts a new
@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import zstandard
 
+from thresher.atomic import tmp_path
 from thresher.document import Document
 from thresher.schema import Schema
 
@@ -27,7 +28,7 @@ DEFAULT_MAX_FILE_BYTES = 512 << 20   # of text, uncompressed: a few hundred MB p
 class _JsonlFile:
     def __init__(self, path: Path, compress: bool = True, level: int = 3):
         self.path = path
-        self.tmp = path.with_name(path.name + ".tmp")
+        self.tmp = tmp_path(path)
         self._raw = open(self.tmp, "wb")
         self._out = zstandard.ZstdCompressor(level=level).stream_writer(self._raw) if compress else self._raw
 
@@ -45,7 +46,7 @@ class _ParquetFile:
         import pyarrow.parquet as pq
 
         self.path = path
-        self.tmp = path.with_name(path.name + ".tmp")
+        self.tmp = tmp_path(path)
         self.schema = schema
         self.batch_rows = batch_rows
         self._rows: list[dict[str, Any]] = []

@@ -66,6 +66,23 @@ class Style:
         return self._wrap("33", t)
 
 
+# Control characters of document text (ESC, CSI, BEL, backspace, carriage return, ...) would be obeyed by
+# the terminal: a page could set the window title or clear the screen. They are shown as \xNN instead;
+# newlines and tabs are laid out as before.
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)] if chr(c) not in "\n\t"}
+
+
+def printable(value: Any) -> Any:
+    """``value`` (a document, or any part of one) with the control characters of every string escaped."""
+    if isinstance(value, str):
+        return value.translate(_CONTROL)
+    if isinstance(value, list):
+        return [printable(v) for v in value]
+    if isinstance(value, dict):
+        return {printable(k): printable(v) for k, v in value.items()}
+    return value
+
+
 def _width() -> int:
     return max(60, shutil.get_terminal_size((100, 24)).columns)
 
@@ -135,7 +152,7 @@ def show_stats(run_dir: Path, st: Style) -> list[str]:
     table.append(["(kept)", "", "", f"{summary.get('kept', 0):,}", "",
                   f"{100 * summary.get('kept', 0) / read:.1f}%" if read else "", ""])
     out += _table(table, ["step", "in", "dropped", "out", "dropped%", "out/read", "seconds"], {1, 2, 3, 4, 5, 6})
-    mark = "ok" if summary.get("reconciled") else "MISMATCH"
+    mark = "ok" if summary.get("ok", summary.get("reconciled") and not summary.get("errors")) else "FAILED"
     out += ["", f"read {read:,} = kept {summary.get('kept', 0):,} + rejected {summary.get('rejected', 0):,} "
             f"+ errors {summary.get('errors', 0):,}  [{mark}]"]
     rank = {name: i for i, name in enumerate(step_order(summary, plan))}   # reader drops first
@@ -267,7 +284,7 @@ def side_by_side(left: str, right: str, left_title: str, right_title: str, width
 
 
 def show_doc(run_dir: Path, doc_id: str, st: Style, full: bool = False, nth: int = 1) -> tuple[list[str], int]:
-    found = list(find_docs(run_dir, doc_id))
+    found = [(printable(d), p) for d, p in find_docs(run_dir, doc_id)]
     if not found:
         return [f"thresher inspect: no document with id {doc_id!r} in {run_dir}/kept or rejected"], 1
     if not 1 <= nth <= len(found):
@@ -284,6 +301,7 @@ def show_doc(run_dir: Path, doc_id: str, st: Style, full: bool = False, nth: int
     match_id = reason.get("duplicate_of")
     if match_id is not None:
         match = find_doc(run_dir, match_id)
+        match = (printable(match[0]), match[1]) if match is not None else None
         out += _signals_meta(doc, width, st)
         if match is None:
             out += ["", st.red(f"the matched document {match_id!r} is not in kept/ or rejected/")]
@@ -312,6 +330,7 @@ def show_doc(run_dir: Path, doc_id: str, st: Style, full: bool = False, nth: int
 def show_reason(run_dir: Path, rule: str, n: int, seed: int, st: Style) -> tuple[list[str], int]:
     width = _width()
     docs, total = sample_reason(run_dir, rule, n, seed)
+    docs = printable(docs)
     out: list[str] = []
     if total:
         out.append(st.bold(f"{len(docs)} of {total:,} documents dropped by {rule!r} (uniform sample, seed {seed})"))
@@ -327,6 +346,7 @@ def show_reason(run_dir: Path, rule: str, n: int, seed: int, st: Style) -> tuple
     # a full "step.rule" key of a document drop names no line rule: skip the scan of kept/ for lines
     doc_rule = "." in rule and rule in load_summary(run_dir).get("reasons", {})
     lines_found, n_lines = ([], 0) if doc_rule else sample_removed_lines(run_dir, rule, n, seed)
+    lines_found = printable(lines_found)
     if n_lines:
         out += ["", st.bold(f"{len(lines_found)} of {n_lines:,} lines removed by {rule!r} (uniform sample, "
                             f"seed {seed})")]
