@@ -72,7 +72,7 @@ def test_head_reads_meta_and_json_ld():
     head = read_head(ARTICLE)
     assert head.title == "Sea wall rebuilt | Cornwall News" and "newsarticle" in head.types
     meta = head.metadata()
-    assert meta == {"title": "Sea wall rebuilt | Cornwall News", "html_lang": "en", "date": "2024-05-17",
+    assert meta == {"title": "Porthleven sea wall rebuilt", "html_lang": "en", "date": "2024-05-17",
                     "author": "Jenny Trewin"}
     broken = read_head('<html><head><script type="application/ld+json">{not json</script></head></html>')
     assert broken.types == set() and broken.metadata() == {}

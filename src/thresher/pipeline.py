@@ -23,7 +23,7 @@ import orjson
 import yaml
 
 from thresher.io.base import READER_OPTIONS
-from thresher.io.writers import EXTENSIONS
+from thresher.io.writers import EXTENSIONS, PARTITION_KEYS
 from thresher.steps import GlobalStep, Step
 
 # name -> "module:Class". Lazy, so a pipeline that does not use a heavy step never imports it.
@@ -43,6 +43,7 @@ STEP_REGISTRY: dict[str, str] = {
     "c4_lines": "thresher.filters.c4:C4Lines",
     "c4_badwords": "thresher.filters.c4:C4Badwords",
     "fineweb_quality": "thresher.filters.fineweb:FineWebQuality",
+    "multilingual_quality": "thresher.filters.multilingual:MultilingualQuality",
     "refinedweb_quality": "thresher.filters.refinedweb:RefinedWebQuality",
     "refinedweb_lines": "thresher.filters.refinedweb:RefinedWebLines",
 }
@@ -140,6 +141,9 @@ def pipeline_from_spec(spec: dict[str, Any]) -> Pipeline:
     writer = dict(spec.get("writer") or {})
     if writer.get("format", "jsonl.zst") not in EXTENSIONS:
         raise ValueError(f"unknown writer format {writer['format']!r}; choose from {', '.join(sorted(EXTENSIONS))}")
+    if writer.get("partition_by") not in (None, *PARTITION_KEYS):
+        raise ValueError(f"unknown writer partition_by {writer['partition_by']!r}; choose from "
+                         f"{', '.join(sorted(PARTITION_KEYS))}")
     return Pipeline(steps=_parse_steps(spec["steps"]), name=str(spec.get("name", "custom")), reader=reader,
                     writer=writer, spec=spec)
 

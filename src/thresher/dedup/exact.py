@@ -33,8 +33,10 @@ def normalised_hash(text: str) -> tuple[int, int]:
 class ExactDedup(GlobalStep):
     name = "exact_dedup"
 
-    def __init__(self, n_partitions: int = 4, against: str | list[str] | None = None):
+    def __init__(self, n_partitions: int = 4, against: str | list[str] | None = None, per_language: bool = False):
         self.n_partitions = n_partitions
+        # per_language: a copy is a duplicate only within its language (meta.language), as FineWeb-2 dedups
+        self.per_language = per_language
         # earlier run directories: their documents are always kept, new copies of them are dropped
         self.against = [against] if isinstance(against, str) else list(against or [])
         self._buffers: dict[str, list[tuple[int, int]]] = {}
@@ -44,7 +46,8 @@ class ExactDedup(GlobalStep):
 
     # -- index ------------------------------------------------------------------------------------------
     def index(self, doc: Document, shard: str) -> None:
-        self._buffers.setdefault(shard, []).append(normalised_hash(doc.text))
+        text = f"{doc.meta.get('language')}\n{doc.text}" if self.per_language else doc.text
+        self._buffers.setdefault(shard, []).append(normalised_hash(text))
         self._ids.setdefault(shard, []).append(doc.id)
 
     def finish_index(self, shard: str) -> None:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import xxhash
 
 from thresher.atomic import read_json, save_array, write_json
 from thresher.dedup.common import IdReader, IdWriter, atomic_dir, connected_roots, star_edges
@@ -112,6 +113,7 @@ class _ShardIndexWriter:
         self.prio: list[int] = []
         self.empty: list[np.ndarray] = []
         self.pending: list[str] = []
+        self.pending_langs: list[str] = []
         self.pending_chars = 0
 
     def close(self) -> int:
@@ -163,14 +165,19 @@ class MinHashDedup(GlobalStep):
     Parameters (YAML): ``ngram`` (words per shingle), ``bands`` x ``rows`` (LSH; ``num_perm`` defaults to
     their product), ``keep`` (first | longest | newest), ``seed``, ``n_partitions`` (resolve tasks, each a
     set of bands), ``against`` (earlier run directories, or a list of them: their documents are always
-    kept and new documents matching them are dropped), ``batch_bytes`` (text hashed per bulk call).
+    kept and new documents matching them are dropped), ``batch_bytes`` (text hashed per bulk call),
+    ``per_language`` (documents match only within their ``meta.language``, as FineWeb-2 dedups: the
+    language is mixed into every band hash).
+
+    Shingles are word n-grams of the document's words: for a script without spaces (``meta.script``,
+    see ``thresher.filters.scripts``) the segmenter's words, else the text's own.
     """
 
     name: ClassVar[str] = "minhash_dedup"
 
     def __init__(self, ngram: int = 5, bands: int = 14, rows: int = 8, num_perm: int | None = None,
                  keep: str = "first", seed: int = 1, n_partitions: int = 4,
-                 against: str | list[str] | None = None, batch_bytes: int = 1_000_000):
+                 against: str | list[str] | None = None, batch_bytes: int = 1_000_000, per_language: bool = False):
         if keep not in KEEP_POLICIES:
             raise ValueError(f"keep must be one of {', '.join(KEEP_POLICIES)}, got {keep!r}")
         num_perm = num_perm if num_perm is not None else bands * rows
@@ -180,6 +187,7 @@ class MinHashDedup(GlobalStep):
             raise ValueError("ngram must be >= 1")
         self.ngram, self.bands, self.rows, self.num_perm = ngram, bands, rows, num_perm
         self.keep, self.seed, self.batch_bytes = keep, seed, batch_bytes
+        self.per_language = per_language
         self.n_partitions = max(1, min(n_partitions, bands))
         self.against = [against] if isinstance(against, str) else list(against or [])
         self._writers: dict[str, _ShardIndexWriter] = {}
@@ -189,8 +197,9 @@ class MinHashDedup(GlobalStep):
     # ---------------------------------------------------------------- settings
 
     def params(self) -> dict[str, Any]:
-        return {"ngram": self.ngram, "num_perm": self.num_perm, "bands": self.bands, "rows": self.rows,
-                "seed": self.seed, "hashing": 1}
+        params = {"ngram": self.ngram, "num_perm": self.num_perm, "bands": self.bands, "rows": self.rows,
+                  "seed": self.seed, "hashing": 1}
+        return {**params, "per_language": True} if self.per_language else params
 
     def __getstate__(self) -> dict[str, Any]:
         # open files and loaded decisions never travel to another worker
@@ -210,6 +219,7 @@ class MinHashDedup(GlobalStep):
         text = shingle_text(doc)  # the text itself, or its words for a script with its own word splitter
         writer.pending.append(text)
         writer.pending_chars += len(text)
+        writer.pending_langs.append(doc.meta.get("language") or "" if self.per_language else "")
         if writer.pending_chars >= self.batch_bytes:
             self._flush(writer)
 
@@ -238,9 +248,13 @@ class MinHashDedup(GlobalStep):
             return
         sig, empty = minhash_signatures(writer.pending, self.ngram, self.num_perm, self.seed)
         writer.sig.write(sig.tobytes())
-        writer.bands.write(band_hashes(sig, self.bands, self.rows).tobytes())
+        bands = band_hashes(sig, self.bands, self.rows)
+        if self.per_language:   # the same band in two languages hashes apart: no candidate pair across them
+            bands ^= np.array([xxhash.xxh3_64_intdigest(lang.encode("utf-8", "replace")) for lang in writer.pending_langs],
+                              dtype=np.uint64)[:, None]
+        writer.bands.write(bands.tobytes())
         writer.empty.append(empty)
-        writer.pending, writer.pending_chars = [], 0
+        writer.pending, writer.pending_langs, writer.pending_chars = [], [], 0
 
     def _check_params(self, workdir: Path) -> None:
         workdir.mkdir(parents=True, exist_ok=True)

@@ -117,7 +117,8 @@ def _add(total: dict, part: dict) -> None:
 def aggregate(run_dir: RunDir) -> dict[str, Any]:
     """Sum the per-shard stats into the run's totals, with the reconciliation of every input record."""
     total: dict[str, Any] = {"read": 0, "kept": 0, "rejected": 0, "errors": 0, "input_bytes": 0, "steps": {}, "reasons": {},
-                             "languages": {}, "length_hist": {}, "removed_by_site": {}, "phases": {}}
+                             "languages": {}, "by_language": {}, "length_hist": {}, "removed_by_site": {},
+                             "phases": {}}
     for stats in run_dir.shard_stats():
         phase = stats["phase"]
         _add(total["phases"].setdefault(phase, {}), {k: stats.get(k, 0) for k in ("read", "kept", "rejected", "errors",
@@ -128,7 +129,7 @@ def aggregate(run_dir: RunDir) -> dict[str, Any]:
         total["kept"] += stats["kept"] if stats["last"] else 0
         total["rejected"] += stats["rejected"]
         total["errors"] += stats["errors"]
-        for key in ("steps", "reasons", "languages", "length_hist", "removed_by_site"):
+        for key in ("steps", "reasons", "languages", "by_language", "length_hist", "removed_by_site"):
             _add(total[key], stats.get(key, {}))
     total["removed_by_site"] = dict(Counter(total["removed_by_site"]).most_common(50))
     total["reconciled"] = total["read"] == total["kept"] + total["rejected"] + total["errors"]

@@ -33,7 +33,7 @@ from thresher.document import Document
 from thresher.engines.rundir import RunDir
 from thresher.io import ReadError, Shard, read_shard
 from thresher.io.jsonl import read as read_jsonl
-from thresher.io.writers import JsonlWriter, OutputWriter
+from thresher.io.writers import JsonlWriter, OutputWriter, PartitionedWriter
 from thresher.pipeline import Pipeline
 from thresher.schema import Schema
 from thresher.steps import GlobalStep, Step
@@ -175,7 +175,9 @@ def run_shard_phase(run_dir: RunDir, pipeline: Pipeline, phase: Phase, task: Tas
     max_bytes = int(pipeline.writer.get("max_file_mb", 512) * 2**20)
     schema = Schema.of(pipeline.steps)
     if last:
-        kept_out = OutputWriter(run_dir.kept, task.id, writer_fmt, schema, max_bytes)
+        partition_by = pipeline.writer.get("partition_by")
+        kept_out = (PartitionedWriter(run_dir.kept, task.id, writer_fmt, schema, max_bytes, partition_by)
+                    if partition_by else OutputWriter(run_dir.kept, task.id, writer_fmt, schema, max_bytes))
     else:
         stage_dir = run_dir.work / f"stage{phase.stage + 1}"
         stage_dir.mkdir(parents=True, exist_ok=True)
@@ -230,6 +232,9 @@ class ShardCounts:
         self.read_bytes = 0   # text characters (or HTML bytes) of the documents read: the phase's throughput
         self.reasons: Counter[str] = Counter()
         self.languages: Counter[str] = Counter()
+        # language -> {"kept": n, "rejected": n, "reasons": {step.rule: n}} (language "none": dropped
+        # before any language ID)
+        self.by_language: dict[str, dict[str, Any]] = {}
         self.removed_by_site: Counter[str] = Counter()
         self.length_kept: Counter[str] = Counter()
         # Length before filtering, for the report: text as it leaves the last step that produces it
@@ -279,12 +284,20 @@ class ShardCounts:
                     self.length_extracted[_bucket(len(doc.text))] += 1
         return [doc for doc in docs if id(doc) not in failed]
 
+    def _language(self, doc: Document) -> dict[str, Any]:
+        code = str(doc.meta.get("language") or "none")
+        return self.by_language.setdefault(code, {"kept": 0, "rejected": 0, "reasons": {}})
+
     def count_rejected(self, doc: Document) -> None:
         self.reasons[doc.reason.key] += 1
         self.removed_by_site[_site(doc.url)] += 1
+        lang = self._language(doc)
+        lang["rejected"] += 1
+        lang["reasons"][doc.reason.key] = lang["reasons"].get(doc.reason.key, 0) + 1
 
     def count_kept(self, doc: Document) -> None:
         self.languages[str(doc.meta.get("language", "unknown"))] += 1
+        self._language(doc)["kept"] += 1
         self.length_kept[_bucket(len(doc.text))] += 1
 
     def to_dict(self, last: bool) -> dict[str, Any]:
@@ -295,6 +308,7 @@ class ShardCounts:
             "steps": {s.name: {"in": self.entered[i], "dropped": self.dropped[i], "seconds": round(self.seconds[i], 4),
                                "bytes": self.bytes[i]} for i, s in enumerate(self.steps)},
             "reasons": dict(self.reasons), "languages": dict(self.languages) if last else {},
+            "by_language": self.by_language,
             "length_hist": length_hist,
             "removed_by_site": dict(self.removed_by_site.most_common(50)),
         }

@@ -6,5 +6,6 @@ EVALUATORS: dict[str, str] = {
     "dedup": "thresher.eval.dedup:cli",
     "extract": "thresher.eval.extract:cli",
     "lid": "thresher.eval.lid:cli",
+    "multilingual": "thresher.eval.multilingual:cli",
     "quality": "thresher.eval.quality:cli",
 }

@@ -165,10 +165,13 @@ class _Walker:
             if attrs:
                 value = attrs.get("class")
                 if value:
-                    cb = class_bits(value)
+                    cb = _CLASS_CACHE.get(value)
+                    if cb is None:
+                        cb = class_bits(value)
                 value = attrs.get("id")
                 if value:
-                    cb |= class_bits(value)
+                    bits = _CLASS_CACHE.get(value)
+                    cb |= class_bits(value) if bits is None else bits
                 if "hidden" in attrs or attrs.get("aria-hidden") == "true" or (
                         "style" in attrs and _HIDDEN_STYLE(attrs["style"] or "")):
                     tb |= _HIDDEN

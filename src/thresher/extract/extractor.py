@@ -15,10 +15,12 @@ import numpy as np
 
 from thresher.extract.block_model import BlockModel, featurize, keep_mask, load_block_model, page_vector
 from thresher.extract.blocks import CLASS_FLAGS, HEADING, Blocks, blocks_text, page_blocks
+from thresher.extract.clean import parse_author, parse_date
 from thresher.extract.head import Head, read_head
 from thresher.extract.lines import LineFeaturizer, LineModel
 
 _COMMENT = 1 << CLASS_FLAGS.index("comment")
+_BYLINE = 1 << CLASS_FLAGS.index("meta")
 # A comment must say something: groups of fewer words are reply buttons and counters.
 MIN_COMMENT_WORDS = 4
 
@@ -49,6 +51,25 @@ def comments_of(blocks: Blocks, keep: np.ndarray) -> list[dict[str, Any]]:
     return out
 
 
+def fill_from_blocks(meta: dict[str, Any], blocks: Blocks) -> dict[str, Any]:
+    """The page's ``<h1>`` is its title (on WCXB it matches the gold title 72% of the time, the
+    ``<title>`` 20%); author and date the page does not declare are read from a byline: a short block in
+    a byline/author/date container (``parse_author``/``parse_date`` of the ``clean`` step)."""
+    h1 = next((t for t, k, level in zip(blocks.texts, blocks.kinds, blocks.heading_level)
+               if k == HEADING and level == 1), None)
+    if h1:
+        meta["title"] = h1
+    for i, text in enumerate(blocks.texts):
+        if "author" in meta and "date" in meta:
+            break
+        if blocks.near_class_bits[i] & _BYLINE and text.count(" ") < 12:
+            if "author" not in meta and (author := parse_author(text)):
+                meta["author"] = author
+            if "date" not in meta and (date := parse_date(text)):
+                meta["date"] = date
+    return meta
+
+
 class BlockExtractor:
     """Extracts a batch of pages at once (numpy's fixed cost per call is shared by the batch)."""
 
@@ -71,12 +92,8 @@ class BlockExtractor:
             p = p_body[bounds[k]:bounds[k + 1]]
             keep = keep_mask(p, self.model.threshold)
             text = blocks_text(blocks, keep, self.markdown)
-            meta = head.metadata()
+            meta = fill_from_blocks(head.metadata(), blocks)
             meta["extractor"] = "thresher"
-            if "title" not in meta:
-                first_heading = next((t for t, kind in zip(blocks.texts, blocks.kinds) if kind == HEADING), None)
-                if first_heading:
-                    meta["title"] = first_heading
             if self.comments:
                 comments = comments_of(blocks, keep)
                 if comments:

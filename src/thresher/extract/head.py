@@ -34,7 +34,7 @@ DATE_KEYS = ("article:published_time", "datepublished", "date", "pubdate", "publ
              "article.published", "publish-date", "release_date")
 AUTHOR_KEYS = ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author", "byl",
                "twitter:creator")
-TITLE_KEYS = ("og:title", "twitter:title", "headline", "dc.title", "title")
+TITLE_KEYS = ("og:title", "twitter:title", "headline", "dc.title")
 
 
 def _attrs(text: str) -> dict[str, str]:
@@ -66,8 +66,9 @@ class Head:
     def metadata(self) -> dict[str, Any]:
         """Title, author, date (ISO ``YYYY-MM-DD``) and the declared language, where the page gives them."""
         out: dict[str, Any] = {}
-        title = self.title or next((self.meta[k] for k in TITLE_KEYS if self.meta.get(k)), None) \
-            or self.headline
+        # the article's own headline before the <title>, which usually carries the site's name too
+        title = self.headline or next((self.meta[k] for k in TITLE_KEYS if self.meta.get(k)), None) \
+            or self.title
         if title:
             out["title"] = title
         if self.lang:

@@ -2,8 +2,8 @@
 
 Backends: ``thresher`` (default: lexbor blocks scored by a shipped tree model, ``extractor.py``; see
 docs/extract.md), ``resiliparse`` (C++, its own main-content heuristic) and ``trafilatura`` (the
-``trafilatura`` extra). Every backend reads title, author, date and language from ``head.py``. Documents
-that already have text (WET, JSONL) pass through untouched.
+``trafilatura`` extra, with its own metadata). The first two read title, author, date and language
+from ``head.py``. Documents that already have text (WET, JSONL) pass through untouched.
 
 Guards: pages over ``max_bytes`` are rejected before parsing; ``timeout_s`` bounds one page's extraction
 with SIGALRM (effective for Python-level backends such as trafilatura; resiliparse's C++ parser is linear

@@ -11,6 +11,9 @@ Two backends, one set of codes:
 Both backends report ISO 639-1 codes where one exists (ISO 639-3 / Wikipedia codes otherwise) through one
 table, ``normalize_code``: cld2's old ``iw``/``jw`` become ``he``/``jv``, ``zh-Hant`` becomes ``zh``,
 Norwegian ``no`` (Bokmål in both models' training data) becomes ``nb``; "unknown" is ``un``.
+With ``labels: iso639-3`` the codes are FineWeb-2's ``iso639-3_Script`` instead (``cmn_Hani``; GlotLID's
+own labels pass through), and ``meta.script`` records the text's script (ISO 15924), see
+``thresher.filters.multilingual.fineweb2_code`` and ``thresher.filters.scripts``.
 """
 
 from __future__ import annotations
@@ -47,9 +50,16 @@ _CODE_ALIASES: dict[str, str] = {
 }
 
 
+_SCRIPT_CODE = re.compile(r"^[a-z]{2,3}_[A-Z][a-z]{3}$")   # FineWeb-2 / GlotLID: cmn_Hani
+
+
 def normalize_code(code: str) -> str:
-    """One language code for a backend label or a user-given code (``__label__iw`` -> ``he``)."""
-    code = code.removeprefix("__label__").strip().lower().replace("_", "-")
+    """One language code for a backend label or a user-given code (``__label__iw`` -> ``he``); a code in
+    FineWeb-2's form (``cmn_Hani``) is kept as it is."""
+    code = code.removeprefix("__label__").strip()
+    if _SCRIPT_CODE.match(code):
+        return code
+    code = code.lower().replace("_", "-")
     if code.startswith("xx-") or code.startswith("zz"):   # cld2: unknown language in script X / joke languages
         return UNKNOWN
     return _CODE_ALIASES.get(code, code)
@@ -138,9 +148,15 @@ class LanguageID(MapStep):
     META: ClassVar[dict] = {"language": str, "language_score": float}
 
     def __init__(self, backend: str = "cld2", model_path: str | None = None, per_paragraph: bool = False,
-                 min_paragraph_chars: int = 20, best_effort: bool = True) -> None:
+                 min_paragraph_chars: int = 20, best_effort: bool = True, labels: str = "iso639-1",
+                 script: bool = False) -> None:
         if backend not in ("cld2", "fasttext"):
             raise ValueError(f"lid backend must be 'cld2' or 'fasttext', got {backend!r}")
+        if labels not in ("iso639-1", "iso639-3"):
+            raise ValueError(f"lid labels must be 'iso639-1' or 'iso639-3', got {labels!r}")
+        self.labels = labels
+        # the script signal: always with FineWeb-2's labels (they name the script), on request otherwise
+        self.script = script or labels == "iso639-3"
         self.backend = backend
         self.model_path = model_path
         self.per_paragraph = per_paragraph
@@ -167,7 +183,8 @@ class LanguageID(MapStep):
 
     def meta_fields(self) -> dict[str, Any]:
         # {code: share}: a mapping whose keys vary from page to page, stored as JSON text
-        return {**self.META, "languages": "json"} if self.per_paragraph else dict(self.META)
+        fields = {**self.META, "languages": "json"} if self.per_paragraph else dict(self.META)
+        return {**fields, "script": str} if self.script else fields
 
     def paragraph_shares(self, text: str) -> dict[str, float]:
         """``{code: share of characters}`` over the text's paragraphs that are long enough to identify."""
@@ -183,6 +200,14 @@ class LanguageID(MapStep):
 
     def map(self, doc: Document) -> Document:
         code, score = self.detect(doc.text)
+        if self.script:
+            from thresher.filters.scripts import detect_script
+
+            script = doc.meta["script"] = detect_script(doc.text)
+            if self.labels == "iso639-3":
+                from thresher.filters.multilingual import fineweb2_code
+
+                code = fineweb2_code(code, script)
         doc.meta["language"] = code
         doc.meta["language_score"] = round(score, 4)
         if self.per_paragraph:
@@ -195,7 +220,9 @@ class LanguageFilter(FilterStep):
 
     Uses ``meta.language``/``meta.language_score`` from an earlier ``lid`` step; when they are missing it
     identifies the language itself with the given ``backend``/``model_path`` and records them in ``meta``.
-    ``min_score`` may be one number or ``{code: number}`` per language (missing codes: 0).
+    ``min_score`` may be one number, ``{code: number}`` per language (missing codes: 0), or ``fineweb2``:
+    FineWeb-2's threshold for each language (``iso639-3_Script`` codes; 0.65 where it has none), with
+    ``{code: number}`` in ``min_score_overrides`` taking precedence.
     Rules: ``language`` (value: the detected code) and ``language_score`` (value: the score).
     """
 
@@ -203,13 +230,19 @@ class LanguageFilter(FilterStep):
     META: ClassVar[dict] = {"language": str, "language_score": float}  # when no lid step ran before it
     RULE_SIGNALS: ClassVar[dict] = {"language_score": "language_score"}
 
-    def __init__(self, languages: Iterable[str] | str | None = ("en",), min_score: float | dict[str, float] = 0.65,
-                 backend: str = "cld2", model_path: str | None = None, best_effort: bool = True) -> None:
+    def __init__(self, languages: Iterable[str] | str | None = ("en",),
+                 min_score: float | dict[str, float] | str = 0.65, backend: str = "cld2",
+                 model_path: str | None = None, best_effort: bool = True,
+                 min_score_overrides: dict[str, float] | None = None) -> None:
         if isinstance(languages, str):
             languages = [languages]
         self.languages = {normalize_code(code) for code in languages or ()}
+        if isinstance(min_score, str) and min_score != "fineweb2":
+            raise ValueError(f"language_filter min_score: a number, {{code: number}} or 'fineweb2', got {min_score!r}")
         self.min_score = ({normalize_code(k): float(v) for k, v in min_score.items()}
-                          if isinstance(min_score, dict) else float(min_score))
+                          if isinstance(min_score, dict) else min_score if isinstance(min_score, str)
+                          else float(min_score))
+        self.min_score_overrides = {normalize_code(k): float(v) for k, v in (min_score_overrides or {}).items()}
         self._lid = LanguageID(backend=backend, model_path=model_path, best_effort=best_effort)
 
     def setup(self) -> None:
@@ -228,7 +261,14 @@ class LanguageFilter(FilterStep):
         code, score = doc.meta["language"], doc.meta["language_score"]
         if self.languages and code not in self.languages:
             return self.reject("language", code, sorted(self.languages))
-        threshold = self.min_score.get(code, 0.0) if isinstance(self.min_score, dict) else self.min_score
+        if code in self.min_score_overrides:
+            threshold = self.min_score_overrides[code]
+        elif self.min_score == "fineweb2":
+            from thresher.filters.multilingual import fineweb2_code, lid_threshold
+
+            threshold = lid_threshold(code if "_" in code else fineweb2_code(code, doc.meta.get("script")))
+        else:
+            threshold = self.min_score.get(code, 0.0) if isinstance(self.min_score, dict) else self.min_score
         if score < threshold:
             return self.reject("language_score", score, threshold)
         return None

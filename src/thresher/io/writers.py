@@ -6,11 +6,13 @@ when closed, so a crash never leaves a half-written file under its final name.
 ``OutputWriter`` writes one task's output in the run's schema (``thresher.schema``): every record has the
 same columns and keys. It opens a file at the first document, never leaves an empty one, and starts a new
 file once a file holds ``max_bytes`` of text: ``PREFIX-000.EXT``, ``PREFIX-001.EXT``, ...
+``PartitionedWriter`` (writer option ``partition_by: language``) does the same in one folder per language.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +120,53 @@ class OutputWriter:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+# writer option partition_by -> the document field whose value names the partition folder
+PARTITION_KEYS = {"language": "lang"}
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def partition_name(doc: Document, by: str) -> str:
+    """``lang=cmn_Hani``: the folder of ``doc``'s partition (``und`` for a document without the field)."""
+    value = _UNSAFE.sub("_", str(doc.meta.get(by) or "und")).lstrip(".") or "und"
+    return f"{PARTITION_KEYS[by]}={value}"
+
+
+class PartitionedWriter:
+    """One ``OutputWriter`` per partition, ``folder/lang=CODE/PREFIX-NNN.EXT`` (Hive-style folders, so a
+    user can take one language, and pyarrow/DuckDB/datasets read the folder name as a column)."""
+
+    def __init__(self, folder: Path, prefix: str, fmt: str, schema: Schema, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                 by: str = "language"):
+        if by not in PARTITION_KEYS:
+            raise ValueError(f"partition_by must be one of {sorted(PARTITION_KEYS)}, got {by!r}")
+        self.folder, self.prefix, self.fmt, self.schema, self.max_bytes, self.by = \
+            Path(folder), prefix, fmt, schema, max_bytes, by
+        self._writers: dict[str, OutputWriter] = {}
+        for stale in self.folder.glob(f"{PARTITION_KEYS[by]}=*/{prefix}-*{EXTENSIONS[fmt]}"):
+            stale.unlink()
+
+    @property
+    def count(self) -> int:
+        return sum(w.count for w in self._writers.values())
+
+    @property
+    def paths(self) -> list[Path]:
+        return [p for w in self._writers.values() for p in w.paths]
+
+    def write(self, doc: Document) -> None:
+        name = partition_name(doc, self.by)
+        writer = self._writers.get(name)
+        if writer is None:
+            (self.folder / name).mkdir(parents=True, exist_ok=True)
+            writer = self._writers[name] = OutputWriter(self.folder / name, self.prefix, self.fmt, self.schema,
+                                                        self.max_bytes)
+        writer.write(doc)
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
 
 
 class JsonlWriter:

@@ -33,12 +33,14 @@ def card_text(summary: dict[str, Any], plan: dict[str, Any], schema: Schema, wri
     ext = EXTENSIONS[writer_fmt]
     features = schema.features()
     languages = sorted(summary.get("languages", {}).items(), key=lambda kv: -kv[1])
+    # kept/ partitioned by language (writer: partition_by): one folder per language
+    kept_glob = f"kept/*/*{ext}" if (spec.get("writer") or {}).get("partition_by") else f"kept/*{ext}"
     header: dict[str, Any] = {
         "pretty_name": f"thresher run ({plan.get('pipeline_name') or summary.get('pipeline') or 'custom'})",
         "language": [code for code, _ in languages if code not in _NOT_A_LANGUAGE][:20],
         "tags": ["thresher", "web-crawl", "pretraining"],
         "configs": [
-            {"config_name": "kept", "default": True, "data_files": [{"split": "train", "path": f"kept/*{ext}"}]},
+            {"config_name": "kept", "default": True, "data_files": [{"split": "train", "path": kept_glob}]},
             {"config_name": "rejected", "data_files": [{"split": "train", "path": f"rejected/*{ext}"}]},
         ],
         "dataset_info": [{"config_name": name, "features": features} for name in ("kept", "rejected")],

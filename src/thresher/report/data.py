@@ -97,11 +97,13 @@ def size_bucket(n: int) -> str:
 
 # -- output files -----------------------------------------------------------------------------------------
 def output_files(run_dir: str | Path, which: str) -> list[Path]:
-    """kept/ or rejected/ files of the run, in shard order (rejected: phase, then shard)."""
+    """kept/ or rejected/ files of the run, in shard order (rejected: phase, then shard); a kept/
+    partitioned by language (``kept/lang=CODE/``) partition by partition."""
     folder = Path(run_dir) / which
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.name.endswith((*JSONL_ENDINGS, ".parquet")))
+    files = [*folder.iterdir(), *folder.glob("*=*/*")]
+    return sorted(p for p in files if p.is_file() and p.name.endswith((*JSONL_ENDINGS, ".parquet")))
 
 
 def iter_lines(path: Path) -> Iterator[bytes]:

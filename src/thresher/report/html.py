@@ -317,6 +317,25 @@ def _languages_card(summary: dict[str, Any], top: int = 12) -> str:
             + hbar_chart("languages", rows, COLORS["languages"]) + "</div>")
 
 
+def _by_language_card(summary: dict[str, Any], top: int = 40) -> str:
+    """Kept, dropped and the main drop reasons per language (summary.json's ``by_language``)."""
+    langs = sorted(summary.get("by_language", {}).items(),
+                   key=lambda kv: (-(kv[1].get("kept", 0) + kv[1].get("rejected", 0)), kv[0]))
+    if len(langs) < 2:
+        return ""
+    rows = []
+    for code, c in langs[:top]:
+        reasons = sorted(c.get("reasons", {}).items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        total = c.get("kept", 0) + c.get("rejected", 0)
+        rows.append(f"<tr><td>{escape(code)}</td><td class=\"n\">{_fmt(c.get('kept', 0))}</td>"
+                    f"<td class=\"n\">{_fmt(c.get('rejected', 0))}</td>"
+                    f"<td class=\"n\">{c.get('kept', 0) / total:.0%}</td>"
+                    f"<td>{escape(', '.join(f'{k} {n}' for k, n in reasons))}</td></tr>")
+    return ('<div class="card"><h2>Per language: kept, dropped, main drop reasons</h2>'
+            '<table><tr><th>language</th><th class="n">kept</th><th class="n">dropped</th><th class="n">kept %</th>'
+            '<th>main drop reasons</th></tr>' + "".join(rows) + "</table></div>")
+
+
 def _clusters_card(samples: Samples) -> str:
     hist = cluster_histogram(samples.clusters)
     n_clusters = len(samples.clusters)
@@ -571,6 +590,7 @@ def render(run_dir: str | Path, summary: dict[str, Any] | None = None, samples: 
         _reasons_card(summary, order),
         _length_card(summary),
         _languages_card(summary),
+        _by_language_card(summary),
         _clusters_card(samples),
         _sites_card(summary),
         "</div>",
