@@ -7,13 +7,23 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from thresher.document import Document
+from thresher.filters import text as text_module
 from thresher.filters.c4 import C4Badwords, C4Lines, count_sentences
 from thresher.filters.fineweb import FineWebQuality
 from thresher.filters.gopher import GopherQuality, GopherRepetition
 from thresher.filters.refinedweb import RefinedWebLines, RefinedWebQuality
-from thresher.filters.text import TextStats, duplicates, text_stats, tokenize
+from thresher.filters.text import (
+    TextStats,
+    duplicates,
+    register_word_splitter,
+    shingle_text,
+    text_stats,
+    tokenize,
+)
 from thresher.pipeline import load_pipeline
 
 SEEDS = Path(__file__).parent / "fixtures" / "seeds"
@@ -51,6 +61,46 @@ def test_statistics_are_computed_once_per_text_and_refreshed_when_text_changes()
     doc.text = PROSE + "One more line here.\n"
     assert text_stats(doc) is not first
     assert text_stats(doc).words[-5:] == ["One", "more", "line", "here", "."]
+
+
+# Characters around every rule of the tokenizer and its fast path: letters, digits, the peeled marks, periods
+# of abbreviations, clitics, infixes, URLs, non-Latin letters and Unicode whitespace.
+_TRICKY = list("aZé9½ßд中 \t\n\u00a0\u3000.,;:!?)(\"'’-–/=~&%$#_…") + ["Mr.", "U.S.", "e.g.", "it's", "https://",
+                                                                      "www.", "Dr", "co", "A.", "..."]
+
+
+@given(st.lists(st.sampled_from(_TRICKY), max_size=40).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_tokenizer_fast_path_gives_exactly_the_regex_tokens(text):
+    for urls in (False, True):
+        regex = (text_module._TOKEN_URL if urls else text_module._TOKEN_PLAIN).findall(text)
+        assert tokenize(text, urls) == regex
+
+
+def test_each_document_is_tokenised_once_whatever_the_batching(monkeypatch):
+    # The engine hands batches of 32 to each step in turn: with 40 documents, every step sees a document long
+    # after the other 31 of its batch. Each text must still be tokenised once, not once per step.
+    calls = []
+    real = text_module.tokenize
+    monkeypatch.setattr(text_module, "tokenize", lambda t, urls=None: calls.append(t) or real(t, urls))
+    docs = [Document(id=str(i), text=PROSE + f"Line number {i} of this page.\n") for i in range(40)]
+    steps = [GopherRepetition(), GopherQuality(), FineWebQuality(), RefinedWebQuality()]
+    for lo in range(0, len(docs), 32):
+        for step in steps:
+            for doc in docs[lo:lo + 32]:
+                step.process(doc)
+    assert len(calls) == len(docs)
+    assert all(doc.signals["gopher_words"] > 50 for doc in docs)
+
+
+def test_a_registered_word_splitter_gives_the_words_of_its_script(monkeypatch):
+    monkeypatch.setattr(text_module, "_WORD_SPLITTERS", {})
+    register_word_splitter("Xchr", lambda t: [c for c in t if not c.isspace()])  # one word per character
+    doc = Document(id="z", text="地震 发生", meta={"script": "Xchr"})
+    assert text_stats(doc).words == ["地", "震", "发", "生"]
+    assert shingle_text(doc) == "地 震 发 生"  # MinHash shingles the splitter's words
+    plain = Document(id="e", text="two words")
+    assert text_stats(plain).words == ["two", "words"] and shingle_text(plain) == "two words"
 
 
 def test_duplicates_counts_repeats_and_their_characters():
