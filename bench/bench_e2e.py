@@ -40,7 +40,7 @@ import tarfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import fmt_table, run_measured  # noqa: E402
+from common import fmt_table, interleaved, run_measured  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "45acdcffd6163820c6a63b617dc39993eb16763e"  # main before issue 17
@@ -227,18 +227,17 @@ def main(argv: list[str] | None = None) -> int:
         tools = {k: v for k, v in tools.items() if k in wanted}
     runs: dict[str, list[dict]] = {name: [] for name in tools}
     names = list(tools)
-    for rnd in range(args.rounds):
-        for name in names if rnd % 2 == 0 else names[::-1]:
-            make, count = tools[name]
-            run_dir = args.work / f"{name}-r{rnd}"
-            shutil.rmtree(run_dir, ignore_errors=True)
-            cmd, env = make(run_dir)
-            m = run_measured(cmd, log_path=args.work / f"{name}-r{rnd}.log", env=env, cwd=ROOT)
-            rec = {"round": rnd, **m.as_dict(), "kept": count(run_dir) if m.returncode == 0 else None}
-            runs[name].append(rec)
-            print(f"round {rnd} {name}: rc={m.returncode} cpu={m.cpu_s:.1f}s wall={m.wall_s:.1f}s "
-                  f"rss={m.peak_rss_mb:.0f}MB kept={rec['kept']}", file=sys.stderr)
-            shutil.rmtree(run_dir, ignore_errors=True)
+    for rnd, name in interleaved(names, args.rounds):
+        make, count = tools[name]
+        run_dir = args.work / f"{name}-r{rnd}"
+        shutil.rmtree(run_dir, ignore_errors=True)
+        cmd, env = make(run_dir)
+        m = run_measured(cmd, log_path=args.work / f"{name}-r{rnd}.log", env=env, cwd=ROOT)
+        rec = {"round": rnd, **m.as_dict(), "kept": count(run_dir) if m.returncode == 0 else None}
+        runs[name].append(rec)
+        print(f"round {rnd} {name}: rc={m.returncode} cpu={m.cpu_s:.1f}s wall={m.wall_s:.1f}s "
+              f"rss={m.peak_rss_mb:.0f}MB kept={rec['kept']}", file=sys.stderr)
+        shutil.rmtree(run_dir, ignore_errors=True)
 
     def paired(a: str, b: str) -> list[float]:
         """CPU(b) / CPU(a) per round: how many times a's pages per CPU-second b's are."""

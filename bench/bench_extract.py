@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import fmt_table, run_measured  # noqa: E402
+from common import fmt_table, interleaved, run_measured  # noqa: E402
 
 _BACKEND_CONFIG = """\
 name: extract-{backend}
@@ -253,25 +253,23 @@ def main(argv: list[str] | None = None) -> int:
 
     runs: dict[str, list[dict]] = {name: [] for name in tools}
     names = list(tools)
-    for rnd in range(args.rounds):
-        # Alternate the order so that neither side always runs first (cache warmth, neighbours' load).
-        for name in names if rnd % 2 == 0 else names[::-1]:
-            make_cmd, count = tools[name]
-            run_dir = args.work / f"{name}-r{rnd}"
-            shutil.rmtree(run_dir, ignore_errors=True)
-            log = args.work / f"{name}-r{rnd}.log"
-            m = run_measured(make_cmd(run_dir), log_path=log, timeout_s=args.timeout_s)
-            rec = {"round": rnd, "loadavg_1m_after": os.getloadavg()[0], **m.as_dict(), **count(run_dir)}
-            runs[name].append(rec)
-            print(
-                f"round {rnd} {name}: rc={m.returncode} wall={m.wall_s:.1f}s cpu={m.cpu_s:.1f}s "
-                f"pages/s={pages / m.wall_s:.1f} rss={m.peak_rss_mb:.0f}MB text={rec['pages_with_text']} "
-                f"load={rec['loadavg_1m_after']:.1f}",
-                file=sys.stderr,
-            )
-            if m.returncode != 0:
-                print(f"  failed, see {log}", file=sys.stderr)
-            shutil.rmtree(run_dir, ignore_errors=True)
+    for rnd, name in interleaved(names, args.rounds):
+        make_cmd, count = tools[name]
+        run_dir = args.work / f"{name}-r{rnd}"
+        shutil.rmtree(run_dir, ignore_errors=True)
+        log = args.work / f"{name}-r{rnd}.log"
+        m = run_measured(make_cmd(run_dir), log_path=log, timeout_s=args.timeout_s)
+        rec = {"round": rnd, "loadavg_1m_after": os.getloadavg()[0], **m.as_dict(), **count(run_dir)}
+        runs[name].append(rec)
+        print(
+            f"round {rnd} {name}: rc={m.returncode} wall={m.wall_s:.1f}s cpu={m.cpu_s:.1f}s "
+            f"pages/s={pages / m.wall_s:.1f} rss={m.peak_rss_mb:.0f}MB text={rec['pages_with_text']} "
+            f"load={rec['loadavg_1m_after']:.1f}",
+            file=sys.stderr,
+        )
+        if m.returncode != 0:
+            print(f"  failed, see {log}", file=sys.stderr)
+        shutil.rmtree(run_dir, ignore_errors=True)
 
     md, summary = report(runs, pages, args.rounds, args.dt_timeout, reference)
     print(md)

@@ -25,6 +25,7 @@ import os
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -157,3 +158,11 @@ def run_on_chunk(cmd: list[str], docs: list[dict], folder: Path) -> list[dict]:
         fh.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in docs)
     subprocess.run([*cmd, str(chunk), str(out)], check=True)
     return [json.loads(line) for line in out.open(encoding="utf-8")]
+
+
+def interleaved(names: list[str], rounds: int) -> Iterator[tuple[int, str]]:
+    """(round, tool) in the order benches run them: each round reverses the last one's order, so that no
+    tool always runs first (cache warmth, neighbours' load)."""
+    for rnd in range(rounds):
+        for name in names if rnd % 2 == 0 else names[::-1]:
+            yield rnd, name
