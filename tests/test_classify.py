@@ -120,7 +120,7 @@ def test_train_classifier_without_documents_is_a_usage_error(tmp_path, capsys):
 def test_training_retries_a_spurious_nan_and_reports_a_real_divergence(monkeypatch, capsys):
     import fasttext
 
-    from thresher.train import FastTextParams, fit
+    from thresher.train import FastTextParams, _finite, fit
 
     real = fasttext.train_supervised
     calls = []
@@ -133,8 +133,11 @@ def test_training_retries_a_spurious_nan_and_reports_a_real_divergence(monkeypat
 
     monkeypatch.setattr(fasttext, "train_supervised", flaky)
     model = fit(["research data study"] * 5, ["casino bonus deal"] * 5, FastTextParams(bucket=1000))
-    assert len(calls) == 2 and calls[0] == calls[1] and model.get_labels()
-    assert "hit NaN (attempt 1 of 3)" in capsys.readouterr().err
+    # the first call raised; a later one may also return a model that scores NaN (tiny sets do), which is
+    # retried the same way, with the same settings
+    assert len(calls) >= 2 and all(c == calls[0] for c in calls) and model.get_labels()
+    assert _finite(model, ["research data study", "casino bonus deal"])
+    assert "hit NaN (attempt 1 of 5)" in capsys.readouterr().err
 
     def diverges(**kw):
         raise RuntimeError("Encountered NaN.")
@@ -265,7 +268,9 @@ def test_refilter_rethresholds_a_classifier_from_its_stored_scores(model, sets, 
     old = execute([str(sets[0]), str(sets[1])], tmp_path / "old", pipeline_from_spec(spec(0.5)), LocalEngine(1),
                   quiet=True)
     kept_scores = sorted(d["signals"]["q_hq"] for d in read_run(tmp_path / "old")["kept"])
-    stricter = kept_scores[len(kept_scores) // 2]   # drops about half of what 0.5 kept
+    # just above the median kept score: drops at least half of what 0.5 kept (scores of these separable sets
+    # often tie, all at the model's ceiling, so the median itself would drop nothing)
+    stricter = float(np.nextafter(kept_scores[len(kept_scores) // 2], 2.0))
     total = refilter(tmp_path / "old", tmp_path / "new", pipeline_from_spec(spec(stricter)))
     direct = execute([str(sets[0]), str(sets[1])], tmp_path / "direct", pipeline_from_spec(spec(stricter)),
                      LocalEngine(1), quiet=True)
