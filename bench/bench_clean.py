@@ -8,7 +8,7 @@ text with all boilerplate, like WET records; 30 languages; mean 7.2 KB, median 2
 (``time.process_time``; the machine is shared, so wall time would measure the neighbours):
 
 - ``thresher clean``: the full step (line model, title/byline/comments, meta and signals), fed as the engine
-  feeds it: ``process_batch`` on batches of ``BATCH_DOCS`` documents;
+  feeds it (thresher.runner): ``process_batch`` on batches of ``BATCH_DOCS`` documents;
 - ``C4 line rules`` (ours, as in ``thresher eval clean``), a floor: the cheapest possible line pass;
 - ``jusText`` with each line a paragraph (English stoplist), the reference line classifier;
 - ``datatrove C4QualityFilter`` (line filtering, in the datatrove venv when ``/work/dt-venv`` exists).
@@ -83,9 +83,9 @@ def main() -> int:
     args = ap.parse_args()
 
     from thresher.document import Document
-    from thresher.engines.tasks import BATCH_DOCS
     from thresher.eval.clean import c4_lines, justext_lines
     from thresher.extract.clean import Clean
+    from thresher.runner import BATCH_DOCS
 
     texts = load_texts(args.data, args.docs)
     mean_kb = sum(len(t.encode()) for t in texts) / len(texts) / 1024

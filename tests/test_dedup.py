@@ -10,11 +10,12 @@ import orjson
 import pytest
 
 from thresher.dedup.cli import cli as dedup_cli
-from thresher.dedup.common import connected_roots, run_global_step
+from thresher.dedup.common import connected_roots
 from thresher.dedup.hashing import line_hashes, shingle_hashes
 from thresher.dedup.lines import LineDedup
 from thresher.dedup.minhash import MinHashDedup, removal_probability
 from thresher.document import Document
+from thresher.runner import run_global_step
 
 VOCAB = [f"w{k}" for k in range(3000)]
 

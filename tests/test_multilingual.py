@@ -14,7 +14,6 @@ import orjson
 import pytest
 import zstandard
 
-from thresher.dedup.common import run_global_step
 from thresher.dedup.exact import ExactDedup
 from thresher.dedup.minhash import MinHashDedup
 from thresher.document import Document
@@ -26,6 +25,7 @@ from thresher.filters.lang import LanguageFilter, LanguageID, normalize_code
 from thresher.filters.multilingual import MultilingualQuality, fineweb2_code, language_settings, lid_threshold
 from thresher.filters.text import text_stats
 from thresher.pipeline import load_pipeline
+from thresher.runner import run_global_step
 
 FIXTURES = Path(__file__).parent / "fixtures" / "multilingual"
 # fixture -> (script, FineWeb-2 code the lid step should give)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -22,8 +23,10 @@ from typing import Any
 import orjson
 import yaml
 
+from thresher.document import Document
 from thresher.io.base import READER_OPTIONS
 from thresher.io.writers import EXTENSIONS, PARTITION_KEYS
+from thresher.runner import run_steps
 from thresher.steps import GlobalStep, Step
 
 # name -> "module:Class". Lazy, so a pipeline that does not use a heavy step never imports it.
@@ -106,23 +109,36 @@ class Pipeline:
     def global_steps(self) -> list[GlobalStep]:
         return [s for s in self.steps if isinstance(s, GlobalStep)]
 
+    def run(self, docs: Iterable[Document], workdir: str | Path | None = None) -> Iterator[Document]:
+        """Every document through the steps in this process: yields each one, in input order, kept
+        (``reason is None``) or with the reason that dropped it (a step that raised on it: rule ``error``).
+        Steps are set up here, once per call. Global steps (deduplication) need every document first, so
+        with one in the pipeline the documents are held in memory; their state goes to ``workdir`` (a
+        temporary directory if not given). Reading and writing are left to the caller."""
+        return run_steps(self.steps, docs, Path(workdir) if workdir is not None else None)
+
     def fingerprint(self) -> str:
         """Identifies the configuration, so a resumed run refuses a changed pipeline."""
         data = self.spec if self.spec is not None else {"steps": [type(s).__name__ for s in self.steps]}
         return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
-def _parse_steps(raw_steps: list[Any]) -> list[Step]:
-    steps = []
+def step_entries(raw_steps: list[Any]) -> list[tuple[str, dict[str, Any] | None]]:
+    """The ``steps:`` list of a YAML config as (name, parameters) pairs, parameters ``None`` if not given."""
+    entries = []
     for entry in raw_steps or []:
         if isinstance(entry, str):
-            steps.append(make_step(entry))
+            entries.append((entry, None))
         elif isinstance(entry, dict) and len(entry) == 1:
             (name, params), = entry.items()
-            steps.append(make_step(name, params))
+            entries.append((name, params))
         else:
             raise ValueError(f"a step is a name or a one-key mapping {{name: {{params}}}}, got {entry!r}")
-    return steps
+    return entries
+
+
+def _parse_steps(raw_steps: list[Any]) -> list[Step]:
+    return [make_step(name, params) for name, params in step_entries(raw_steps)]
 
 
 _SPEC_KEYS = {"name", "description", "reader", "writer", "steps"}

@@ -9,7 +9,8 @@ process before the first document (load models there, not in ``__init__``, so st
 - ``FilterStep.filter(doc) -> Reason | None``: decide only; ``None`` keeps the document.
 - ``GlobalStep``: needs every document before it decides (deduplication). The engine runs it in three
   phases over shards: ``index`` (per shard, during the stream), ``resolve`` (partitioned reduce), and
-  ``apply`` (per shard, as a filter). See ``thresher.engines.runner``.
+  ``apply`` (per shard, as a filter). ``thresher.runner`` drives the contract (in memory) and
+  ``thresher.engines.tasks`` runs the phases as tasks over shards.
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from thresher.dedup.common import run_global_step
 from thresher.dedup.minhash import MinHashDedup, explain_curve, false_rates
 from thresher.document import Document
+from thresher.runner import run_global_step
 
 
 def sample_documents(inputs: list[str], limit: int) -> list[Document]:

@@ -11,7 +11,6 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -118,26 +117,3 @@ def star_edges(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     roots = connected_roots(inv[: len(u)], inv[len(u):], len(nodes))
     keep = roots != np.arange(len(nodes))
     return nodes[keep], nodes[roots[keep]]
-
-
-def run_global_step(step: Any, shards: dict[str, list[Any]], workdir: Path) -> dict[str, list[Any]]:
-    """Drive a global step's phases in this process, as the engine does across workers: index every
-    shard, resolve every partition, then load + filter every shard. Returns each shard's documents with
-    their ``reason`` set where dropped. For ``thresher dedup --explain``, evaluation and tests."""
-    step.workdir = Path(workdir)
-    step.setup()
-    for name, docs in shards.items():
-        for doc in docs:
-            if doc.reason is None:
-                step.index(doc, name)
-        step.finish_index(name)
-    names = sorted(shards)
-    for part in range(step.n_partitions):
-        step.resolve(part, step.n_partitions, names)
-    step.merge(step.n_partitions, names)
-    for name, docs in shards.items():
-        step.load(name)
-        for doc in docs:
-            if doc.reason is None:
-                step.process(doc)
-    return shards

@@ -36,6 +36,7 @@ from thresher.io import ReadError, Shard, read_shard
 from thresher.io.jsonl import read as read_jsonl
 from thresher.io.writers import JsonlWriter, OutputWriter, PartitionedWriter
 from thresher.pipeline import Pipeline
+from thresher.runner import apply_step, batches, setup_steps
 from thresher.schema import Schema
 from thresher.steps import GlobalStep, Step
 
@@ -111,11 +112,7 @@ def ready_pipeline(run_dir: RunDir, pipeline: Pipeline) -> Pipeline:
     key = (pipeline_key(pipeline), str(run_dir.path))
     if key not in _READY:
         ready = copy.deepcopy(pipeline)  # this process's own: the caller's pipeline is never set up or changed
-        for step in ready.global_steps:
-            step.workdir = run_dir.step_dir(step.name)
-            step.workdir.mkdir(parents=True, exist_ok=True)
-        for step in ready.steps:
-            step.setup()
+        setup_steps(ready.steps, run_dir.state)
         _READY[key] = ready
     return _READY[key]
 
@@ -186,7 +183,7 @@ def run_shard_phase(run_dir: RunDir, pipeline: Pipeline, phase: Phase, task: Tas
     rejected_out = OutputWriter(run_dir.rejected, f"{phase.name}-{task.id}", writer_fmt, schema, max_bytes)
 
     counts = ShardCounts(steps, measure_extracted=phase.stage == 0)
-    for batch in _batches(source):
+    for batch in batches(source):
         counts.read += len(batch)
         counts.read_bytes += sum(len(doc.raw) if doc.raw is not None else len(doc.text) for doc in batch)
         if progress is not None:
@@ -260,6 +257,11 @@ class ShardCounts:
             for doc in live:
                 self.length_extracted[_bucket(len(doc.text))] += 1
         failed: set[int] = set()
+
+        def on_error(doc: Document, step: Step, exc: Exception) -> None:
+            errors.step_error(doc, step, exc)
+            failed.add(id(doc))
+
         for i, step in enumerate(self.steps):
             if not live:
                 break
@@ -271,20 +273,7 @@ class ShardCounts:
                 self.has_tokens = True
                 self.tokens_in[i] += sum(doc.signals[TOKENS] for doc in live if id(doc) in counted_before)
             start = perf_counter()
-            out = None
-            if step.batched and len(live) > 1:
-                try:
-                    out = step.process_batch(live)
-                except Exception:  # noqa: BLE001 - retried one by one below, to find the document
-                    out = None
-            if out is None:
-                out = []
-                for doc in live:
-                    try:
-                        out.append(step.process(doc))
-                    except Exception as exc:  # noqa: BLE001 - a step failing on one document must not stop the run
-                        errors.step_error(doc, step, exc)
-                        failed.add(id(doc))
+            out = apply_step(step, live, on_error)
             self.seconds[i] += perf_counter() - start
             live = []
             for doc in out:
@@ -396,25 +385,6 @@ def _guarded(source, shard: Shard, errors: ErrorLog):
     except Exception as exc:  # noqa: BLE001 - any reader bug must cost one shard's tail, not the run
         errors.read_error(ReadError(f"{shard.path}:{shard.start}", f"reader failed: {type(exc).__name__}: {exc}; "
                                     "the rest of the shard was not read"))
-
-
-BATCH_DOCS = 32          # documents handed to the steps at once (see Step.process_batch)
-BATCH_BYTES = 4 << 20    # ... or fewer, when their text and raw content pass this size
-
-
-def _batches(docs: Iterator[Document]) -> Iterator[list[Document]]:
-    """The stream in batches: big enough for batched steps to spread their fixed cost per call, small
-    enough that a batch's arrays stay in the CPU's cache (measured: 16-32 WET-sized pages is best)."""
-    batch: list[Document] = []
-    size = 0
-    for doc in docs:
-        batch.append(doc)
-        size += len(doc.text) + (len(doc.raw) if doc.raw else 0)
-        if len(batch) >= BATCH_DOCS or size >= BATCH_BYTES:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
 
 
 @_forget_on_failure

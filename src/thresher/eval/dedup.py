@@ -24,10 +24,10 @@ from pathlib import Path
 
 import orjson
 
-from thresher.dedup.common import run_global_step
 from thresher.dedup.hashing import shingle_hashes
 from thresher.dedup.minhash import MinHashDedup
 from thresher.document import Document
+from thresher.runner import run_global_step
 
 EDIT_KINDS = ("swap", "insert", "delete", "boilerplate")
 EDIT_RATES = (0.01, 0.03, 0.05, 0.1, 0.2, 0.3)

@@ -175,9 +175,9 @@ def neardup_recall(sentences_dir: Path, docs_per_lang: int = 40, sentences_per_d
     per run of unspaced text, thresher's behaviour before)."""
     from icu4py.breakers import WordBreaker
 
-    from thresher.dedup.common import run_global_step
     from thresher.dedup.minhash import MinHashDedup
     from thresher.filters.scripts import UNSPACED
+    from thresher.runner import run_global_step
 
     out: dict[str, dict[str, float]] = {}
     for code, script in NEARDUP_LANGS.items():

@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from thresher.document import Document
-from thresher.pipeline import make_step, preset_spec
+from thresher.pipeline import make_step, preset_spec, step_entries
+from thresher.runner import apply_step, setup_steps
 from thresher.steps import GlobalStep, Step
 from thresher.train import FastTextParams
 
@@ -55,23 +56,17 @@ CANDIDATES: dict[str, list[Any]] = {
 
 
 def _steps(entries: list[Any]) -> list[Step]:
-    steps = []
-    for entry in entries:
-        name, params = (entry, None) if isinstance(entry, str) else next(iter(entry.items()))
-        if name in SKIP:
-            continue
-        step = make_step(name, params)
-        if isinstance(step, GlobalStep):
-            continue
-        step.setup()
-        steps.append(step)
+    """The document-level steps of a ``steps:`` list, set up (extraction and global steps left out)."""
+    steps = [make_step(name, params) for name, params in step_entries(entries) if name not in SKIP]
+    steps = [step for step in steps if not isinstance(step, GlobalStep)]
+    setup_steps(steps)
     return steps
 
 
 def keeps(steps: list[Step], text: str, doc_id: str) -> tuple[bool, str | None]:
     doc = Document(id=doc_id, text=text)
     for step in steps:
-        doc = step.process(doc)
+        apply_step(step, [doc])  # a step that raises stops the evaluation: it is a bug to see
         if doc.reason is not None:
             return False, doc.reason.key
     return True, None

@@ -26,6 +26,7 @@ import xxhash
 from thresher.atomic import read_json, write_json
 from thresher.engines.rundir import RunDir, aggregate
 from thresher.io.jsonl import open_bytes
+from thresher.pipeline import step_entries
 from thresher.schema import reason_from_row, unpack_struct
 
 JSONL_ENDINGS = (".jsonl.zst", ".jsonl")
@@ -61,9 +62,8 @@ PER_INSTANCE_NAMES = {"classify": "classify_", "transformer_classify": "transfor
 def step_order(summary: dict[str, Any], plan: dict[str, Any]) -> list[str]:
     """Step names in pipeline order (stats keys are sorted; the plan keeps the YAML order)."""
     names: list[str] = []
-    for entry in ((plan.get("pipeline") or {}).get("steps") or []):
-        name = entry if isinstance(entry, str) else next(iter(entry), None) if isinstance(entry, dict) else None
-        if name and name not in names:
+    for name, _ in step_entries((plan.get("pipeline") or {}).get("steps") or []):  # validated when the run began
+        if name not in names:
             names.append(name)
     stats = summary.get("steps", {})
     ordered: list[str] = []
