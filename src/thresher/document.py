@@ -1,9 +1,24 @@
-"""The two types everything else passes around: a Document, and the Reason it was dropped."""
+"""The two types everything else passes around: a Document, and the Reason it was dropped; and the names of
+the ``Document.meta`` keys more than one module relies on."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+
+class MetaKey:
+    """The ``Document.meta`` keys that one module writes and another reads: use these names, not the strings
+    (``doc.meta[MetaKey.REMOVED_LINES]``). Plain strings, so the output's JSON is unchanged."""
+
+    EXTRACTOR = "extractor"  # the extract step's backend: the text is main content (``clean`` leaves it alone)
+    REMOVED_LINES = "removed_lines"  # lines a step removed, ``[{line, rule, step}]`` (``keep_removed: true``)
+    CLEAN_LINES = "clean_lines"  # ``clean``'s label of every line, ``[[label, line]]`` (``keep_labels: true``)
+    LANGUAGE = "language"  # language identification: the code ...
+    LANGUAGE_SCORE = "language_score"  # ... and its score
+    SCRIPT = "script"  # the text's ISO 15924 script (``Latn``, ``Hani``): it picks the word splitter
+    TITLE, AUTHOR, DATE = "title", "author", "date"  # what extraction or ``clean`` read from the page
+    COMMENTS = "comments"  # ``clean``'s comments, ``[{author, date, score, text}]``
 
 
 @dataclass(slots=True)

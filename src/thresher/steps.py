@@ -6,6 +6,9 @@ process before the first document (load models there, not in ``__init__``, so st
 - ``MapStep.map(doc) -> doc``: change a document (extract, clean, annotate). May drop it by setting
   ``doc.reason`` (use ``self.reject``). A step whose cost is mostly fixed per call (numpy over a few
   hundred lines) also overrides ``process_batch(docs)``: the engine hands it a batch's live documents.
+- ``LineStep``: a map step that edits a document line by line (``c4_lines``, ``refinedweb_lines``,
+  ``clean``): every line gets a rule, the kept mark or the rule that removes it; the base counts removals
+  per rule, joins the kept lines and writes the trace of what went (``meta["removed_lines"]``).
 - ``FilterStep.filter(doc) -> Reason | None``: decide only; ``None`` keeps the document.
 - ``GlobalStep``: needs every document before it decides (deduplication). The engine runs it in three
   phases over shards: ``index`` (per shard, during the stream), ``resolve`` (partitioned reduce), and
@@ -15,10 +18,12 @@ process before the first document (load models there, not in ``__init__``, so st
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from thresher.document import Document, Reason
+from thresher.document import Document, MetaKey, Reason
 
 
 class Step:
@@ -71,6 +76,66 @@ class MapStep(Step):
 
     def process(self, doc: Document) -> Document:
         return self.map(doc)
+
+
+class LineStep(MapStep):
+    """A map step that decides line by line. The subclass gives every line a rule: ``KEEP`` (the line
+    stays) or the name of the rule that removes it; the base does the bookkeeping every such step shares:
+
+    - ``removed_counts(rules)``: lines removed per rule, in the order the rules first removed a line (the
+      ``<step>_lines_removed`` signal);
+    - ``kept(lines, rules)``: the kept lines, in order;
+    - ``write_trace(doc, lines, rules)``: when tracing is on (``keep_removed``), each removed line with its
+      rule and this step's name appended to ``meta["removed_lines"]`` (the report samples them there).
+      A step whose trace is every line with its label (``clean``'s ``meta["clean_lines"]``) sets
+      ``TRACE_ALL`` and overrides ``TRACE_KEY``, ``trace_entry`` and ``tracing``.
+
+    ``skip`` (in ``removed_counts`` and ``write_trace``) names rules that are neither counted nor traced:
+    page rules, which drop the whole page rather than a line.
+    """
+
+    KEEP: ClassVar[str | None] = None  # the rule of a line that stays
+    TRACE_KEY: ClassVar[str] = MetaKey.REMOVED_LINES
+    TRACE_ALL: ClassVar[bool] = False  # the trace lists every line (and replaces any earlier one)
+    keep_removed: bool = False
+
+    @property
+    def tracing(self) -> bool:
+        return self.keep_removed
+
+    def trace_fields(self) -> dict[str, Any]:
+        return {MetaKey.REMOVED_LINES: [{"line": str, "rule": str, "step": str}]}
+
+    def meta_fields(self) -> dict[str, Any]:
+        return {**self.META, **self.trace_fields()} if self.tracing else dict(self.META)
+
+    def trace_entry(self, line: str, rule: str | None) -> Any:
+        return {"line": line, "rule": rule, "step": self.name}
+
+    def removed_counts(self, rules: Iterable[str | None], skip: Iterable[str] = ()) -> dict[str, int]:
+        counts = Counter(rules)  # keeps the order of first occurrence
+        for rule in (self.KEEP, *skip):
+            counts.pop(rule, None)
+        return dict(counts)
+
+    def kept(self, lines: Sequence[str], rules: Sequence[str | None]) -> list[str]:
+        keep = self.KEEP
+        return [line for line, rule in zip(lines, rules, strict=True) if rule == keep]
+
+    def write_trace(self, doc: Document, lines: Sequence[str], rules: Sequence[str | None],
+                    skip: Iterable[str] = ()) -> None:
+        """Record the lines' fate in ``doc.meta[TRACE_KEY]`` when tracing is on (nothing otherwise)."""
+        if not self.tracing:
+            return
+        entry = self.trace_entry
+        if self.TRACE_ALL:
+            doc.meta[self.TRACE_KEY] = [entry(line, rule) for line, rule in zip(lines, rules, strict=True)]
+            return
+        keep, skipped = self.KEEP, frozenset(skip)
+        entries = [entry(line, rule) for line, rule in zip(lines, rules, strict=True)
+                   if rule != keep and rule not in skipped]
+        if entries:
+            doc.meta.setdefault(self.TRACE_KEY, []).extend(entries)
 
 
 class FilterStep(Step):

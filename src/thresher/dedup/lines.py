@@ -33,7 +33,7 @@ import numpy as np
 
 from thresher.atomic import read_json, save_array, write_json
 from thresher.dedup.hashing import line_hashes, mix64, segment_hashes
-from thresher.document import Document, Reason
+from thresher.document import Document, MetaKey, Reason
 from thresher.sites import site_of
 from thresher.steps import GlobalStep
 
@@ -57,7 +57,7 @@ class LineDedup(GlobalStep):
     SIGNALS: ClassVar[dict] = {"line_dedup_lines_removed": int, "line_dedup_chars_removed": int}
 
     def meta_fields(self) -> dict[str, Any]:
-        return {"removed_lines": [{"line": str, "rule": str, "step": str}]} if self.keep_removed else {}
+        return {MetaKey.REMOVED_LINES: [{"line": str, "rule": str, "step": str}]} if self.keep_removed else {}
 
     def __init__(self, min_docs: int = 3, per_site: bool = False, min_chars: int = 1, keep_removed: bool = False,
                  n_partitions: int = 4, batch_docs: int = 256):
@@ -225,7 +225,7 @@ class LineDedup(GlobalStep):
         removed_text = [lines[i] for i in gone]
         doc.signals["line_dedup_chars_removed"] = sum(len(x) for x in removed_text)
         if self.keep_removed:
-            doc.meta.setdefault("removed_lines", []).extend(
+            doc.meta.setdefault(MetaKey.REMOVED_LINES, []).extend(
                 {"line": x, "rule": "duplicate_line", "step": self.name} for x in removed_text)
         doc.text = "\n".join(ln for ln, k in zip(lines, remove.tolist()) if not k)
         if not doc.text.strip():

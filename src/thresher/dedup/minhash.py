@@ -40,7 +40,7 @@ import xxhash
 from thresher.atomic import read_json, save_array, write_json
 from thresher.dedup.common import IdReader, IdWriter, atomic_dir, connected_roots, star_edges
 from thresher.dedup.hashing import mix64, shingle_hashes
-from thresher.document import Document, Reason
+from thresher.document import Document, MetaKey, Reason
 from thresher.filters.text import shingle_text
 from thresher.steps import GlobalStep
 
@@ -219,7 +219,7 @@ class MinHashDedup(GlobalStep):
         text = shingle_text(doc)  # the text itself, or its words for a script with its own word splitter
         writer.pending.append(text)
         writer.pending_chars += len(text)
-        writer.pending_langs.append(doc.meta.get("language") or "" if self.per_language else "")
+        writer.pending_langs.append(doc.meta.get(MetaKey.LANGUAGE) or "" if self.per_language else "")
         if writer.pending_chars >= self.batch_bytes:
             self._flush(writer)
 

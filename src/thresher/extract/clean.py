@@ -37,10 +37,10 @@ from typing import Any
 
 import numpy as np
 
-from thresher.document import Document
+from thresher.document import Document, MetaKey
 from thresher.extract.lines import AUTHW, COPYW, LEXICON, LineModel, Page
 from thresher.sites import site_of
-from thresher.steps import MapStep
+from thresher.steps import LineStep
 
 DATE_RE = re.compile(
     r"\b(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|"
@@ -417,7 +417,7 @@ def _is_sentence(line: str) -> bool:
     return end in SENTENCE_END and (len(line.split()) >= 4 or end in "。！？")
 
 
-class Clean(MapStep):
+class Clean(LineStep):
     """Keep the body of page text; title, author, date and comments to ``meta``; label counts to signals.
 
     Parameters: ``model`` (path of a model JSON; the shipped one if omitted), ``body_threshold`` (the
@@ -425,14 +425,27 @@ class Clean(MapStep):
     ``meta.clean_lines``), ``site_table`` and ``min_site_docs`` (corpus mode), ``drop_empty`` (reject a
     document whose body is empty), ``skip_extracted`` (leave documents the ``extract`` step produced
     alone: their text is main content already, not page text with boilerplate).
+
+    A line step whose rule per line is its label: ``body`` lines are kept, the others removed; the trace
+    (``keep_labels``) is every line with its label.
     """
 
     name = "clean"
-    META = {"title": str, "author": str, "date": str,
-            "comments": [{"author": str, "date": str, "score": int, "text": str}]}
+    META = {MetaKey.TITLE: str, MetaKey.AUTHOR: str, MetaKey.DATE: str,
+            MetaKey.COMMENTS: [{"author": str, "date": str, "score": int, "text": str}]}
+    KEEP = LABELS[BODY]
+    TRACE_KEY = MetaKey.CLEAN_LINES
+    TRACE_ALL = True
 
-    def meta_fields(self) -> dict:
-        return {**self.META, "clean_lines": [[str]]} if self.keep_labels else dict(self.META)
+    @property
+    def tracing(self) -> bool:
+        return self.keep_labels
+
+    def trace_fields(self) -> dict:
+        return {MetaKey.CLEAN_LINES: [[str]]}
+
+    def trace_entry(self, line: str, rule: str | None) -> list:
+        return [rule, line]
 
     def signal_fields(self) -> dict:
         counts = {f"clean_{label}_lines": int for label in LABELS}
@@ -464,7 +477,7 @@ class Clean(MapStep):
             self.setup()
         assert self.cleaner is not None
         # main content from the extract step is already clean, and not page text: left alone
-        todo = [doc for doc in docs if not (self.skip_extracted and "extractor" in doc.meta)]
+        todo = [doc for doc in docs if not (self.skip_extracted and MetaKey.EXTRACTOR in doc.meta)]
         sites = [site_of(doc.url) if doc.url else None for doc in todo] if self.cleaner.site_table else None
         # Every page is labelled before any document changes: if this raises, the batch is untouched.
         results = self.cleaner.label_texts([doc.text for doc in todo], sites)
@@ -473,18 +486,20 @@ class Clean(MapStep):
         return docs
 
     def _apply(self, doc: Document, out: Labelled) -> None:
-        doc.text = out.body
-        for key in ("title", "author", "date"):
+        rules = [LABELS[label] for label in out.labels.tolist()]
+        doc.text = "\n\n".join(map(str.strip, self.kept(out.lines, rules)))
+        for key in (MetaKey.TITLE, MetaKey.AUTHOR, MetaKey.DATE):
             if getattr(out, key):
                 doc.meta[key] = getattr(out, key)
         if out.comments:
-            doc.meta["comments"] = out.comments
-        for name, count in out.counts().items():
-            doc.signals[f"clean_{name}_lines"] = count
+            doc.meta[MetaKey.COMMENTS] = out.comments
+        removed = self.removed_counts(rules)
+        for name in LABELS:
+            doc.signals[f"clean_{name}_lines"] = len(rules) - sum(removed.values()) if name == self.KEEP \
+                else removed.get(name, 0)
         if self.site_table_path:
             doc.signals["clean_site_repeated_lines"] = out.site_repeated
-        if self.keep_labels:
-            doc.meta["clean_lines"] = [[LABELS[lab], s] for lab, s in zip(out.labels.tolist(), out.lines)]
+        self.write_trace(doc, out.lines, rules)
         if self.drop_empty and not doc.text:
             doc.reason = self.reject("empty_body", value=0, threshold=1)
 
@@ -529,14 +544,14 @@ def cli(argv: list[str]) -> int:
         print(orjson.dumps({"text": doc.text, "meta": doc.meta, "signals": doc.signals},
                            option=orjson.OPT_INDENT_2).decode())
     elif args.labels:
-        for label, line in doc.meta["clean_lines"]:
+        for label, line in doc.meta[MetaKey.CLEAN_LINES]:
             print(f"{label:<12} {line}")
     else:
-        for key in ("title", "author", "date"):
+        for key in (MetaKey.TITLE, MetaKey.AUTHOR, MetaKey.DATE):
             if key in doc.meta:
                 print(f"{key}: {doc.meta[key]}")
         print()
         print(doc.text)
-        for c in doc.meta.get("comments", []):
+        for c in doc.meta.get(MetaKey.COMMENTS, []):
             print(f"\n--- comment (author={c['author']}, date={c['date']}, score={c['score']})\n{c['text']}")
     return 0

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from thresher.document import MetaKey
 from thresher.extract.block_model import BlockModel, featurize, keep_mask, load_block_model, page_vector
 from thresher.extract.blocks import CLASS_FLAGS, HEADING, Blocks, blocks_text, page_blocks
 from thresher.extract.clean import parse_author, parse_date
@@ -93,7 +94,7 @@ class BlockExtractor:
             keep = keep_mask(p, self.model.threshold)
             text = blocks_text(blocks, keep, self.markdown)
             meta = fill_from_blocks(head.metadata(), blocks)
-            meta["extractor"] = "thresher"
+            meta[MetaKey.EXTRACTOR] = "thresher"
             if self.comments:
                 comments = comments_of(blocks, keep)
                 if comments:

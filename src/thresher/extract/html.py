@@ -17,7 +17,7 @@ import threading
 from functools import lru_cache
 from typing import Any
 
-from thresher.document import Document
+from thresher.document import Document, MetaKey
 from thresher.extract.extractor import BlockExtractor, decode
 from thresher.extract.head import read_head
 from thresher.steps import MapStep
@@ -76,7 +76,7 @@ class Extract(MapStep):
 
     name = "extract"
     produces_text = True
-    META = {"title": str, "author": str, "date": str, "html_lang": str, "extractor": str}
+    META = {MetaKey.TITLE: str, MetaKey.AUTHOR: str, MetaKey.DATE: str, "html_lang": str, MetaKey.EXTRACTOR: str}
     SIGNALS = {"html_bytes": int}
     COMMENTS = {"comments": [{"author": str, "date": str, "score": int, "text": str}]}  # as ``clean`` writes
 
@@ -144,7 +144,7 @@ class Extract(MapStep):
         doc.raw = None
         doc.text = text.strip()
         doc.meta.update(meta)
-        doc.meta["extractor"] = self.backend  # provenance: later steps (clean) know this is main content
+        doc.meta[MetaKey.EXTRACTOR] = self.backend  # provenance: later steps (clean) know this is main content
         if len(doc.text) < self.min_chars:
             doc.reason = self.reject("empty", len(doc.text), self.min_chars)
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from thresher.document import Document, Reason
+from thresher.document import Document, MetaKey, Reason
 from thresher.steps import FilterStep, MapStep
 
 UNKNOWN = "un"
@@ -140,7 +140,7 @@ class LanguageID(MapStep):
     """
 
     name: ClassVar[str] = "lid"
-    META: ClassVar[dict] = {"language": str, "language_score": float}
+    META: ClassVar[dict] = {MetaKey.LANGUAGE: str, MetaKey.LANGUAGE_SCORE: float}
 
     def __init__(self, backend: str = "cld2", model_path: str | None = None, per_paragraph: bool = False,
                  min_paragraph_chars: int = 20, best_effort: bool = True, labels: str = "iso639-1",
@@ -179,7 +179,7 @@ class LanguageID(MapStep):
     def meta_fields(self) -> dict[str, Any]:
         # {code: share}: a mapping whose keys vary from page to page, stored as JSON text
         fields = {**self.META, "languages": "json"} if self.per_paragraph else dict(self.META)
-        return {**fields, "script": str} if self.script else fields
+        return {**fields, MetaKey.SCRIPT: str} if self.script else fields
 
     def paragraph_shares(self, text: str) -> dict[str, float]:
         """``{code: share of characters}`` over the text's paragraphs that are long enough to identify."""
@@ -198,13 +198,13 @@ class LanguageID(MapStep):
         if self.script:
             from thresher.filters.scripts import detect_script
 
-            script = doc.meta["script"] = detect_script(doc.text)
+            script = doc.meta[MetaKey.SCRIPT] = detect_script(doc.text)
             if self.labels == "iso639-3":
                 from thresher.filters.multilingual import fineweb2_code
 
                 code = fineweb2_code(code, script)
-        doc.meta["language"] = code
-        doc.meta["language_score"] = round(score, 4)
+        doc.meta[MetaKey.LANGUAGE] = code
+        doc.meta[MetaKey.LANGUAGE_SCORE] = round(score, 4)
         if self.per_paragraph:
             doc.meta["languages"] = self.paragraph_shares(doc.text)
         return doc
@@ -222,7 +222,7 @@ class LanguageFilter(FilterStep):
     """
 
     name: ClassVar[str] = "language_filter"
-    META: ClassVar[dict] = {"language": str, "language_score": float}  # when no lid step ran before it
+    META: ClassVar[dict] = {MetaKey.LANGUAGE: str, MetaKey.LANGUAGE_SCORE: float}  # when no lid step ran before it
     RULE_SIGNALS: ClassVar[dict] = {"language_score": "language_score"}
 
     def __init__(self, languages: Iterable[str] | str | None = ("en",),
@@ -244,16 +244,16 @@ class LanguageFilter(FilterStep):
         pass   # the fallback LID loads lazily, only if a document arrives without meta.language
 
     def filter(self, doc: Document) -> Reason | None:
-        code = doc.meta.get("language")
-        score = doc.meta.get("language_score")
+        code = doc.meta.get(MetaKey.LANGUAGE)
+        score = doc.meta.get(MetaKey.LANGUAGE_SCORE)
         if code is None or score is None:
             code, score = self._lid.detect(doc.text)
-            doc.meta["language"] = code
-            doc.meta["language_score"] = round(score, 4)
+            doc.meta[MetaKey.LANGUAGE] = code
+            doc.meta[MetaKey.LANGUAGE_SCORE] = round(score, 4)
         return self.decide(doc)
 
     def decide(self, doc: Document) -> Reason | None:
-        code, score = doc.meta["language"], doc.meta["language_score"]
+        code, score = doc.meta[MetaKey.LANGUAGE], doc.meta[MetaKey.LANGUAGE_SCORE]
         if self.languages and code not in self.languages:
             return self.reject("language", code, sorted(self.languages))
         if code in self.min_score_overrides:
@@ -261,7 +261,7 @@ class LanguageFilter(FilterStep):
         elif self.min_score == "fineweb2":
             from thresher.filters.multilingual import fineweb2_code, lid_threshold
 
-            threshold = lid_threshold(code if "_" in code else fineweb2_code(code, doc.meta.get("script")))
+            threshold = lid_threshold(code if "_" in code else fineweb2_code(code, doc.meta.get(MetaKey.SCRIPT)))
         else:
             threshold = self.min_score.get(code, 0.0) if isinstance(self.min_score, dict) else self.min_score
         if score < threshold:

@@ -28,7 +28,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, ClassVar
 
-from thresher.document import Document, Reason
+from thresher.document import Document, MetaKey, Reason
 from thresher.filters import scripts
 from thresher.filters.fineweb import FineWebQuality
 from thresher.filters.gopher import GopherQuality, GopherRepetition
@@ -156,5 +156,5 @@ class MultilingualQuality(FilterStep):
 
     @staticmethod
     def _code(doc: Document) -> str:
-        code = doc.meta.get("language") or "un"
-        return code if "_" in code else fineweb2_code(code, doc.meta.get("script"))
+        code = doc.meta.get(MetaKey.LANGUAGE) or "un"
+        return code if "_" in code else fineweb2_code(code, doc.meta.get(MetaKey.SCRIPT))

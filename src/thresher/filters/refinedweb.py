@@ -12,16 +12,52 @@ LLM", appendix G.2-G.3), with the parameters of DCLM's reproduction (Li et al. 2
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from itertools import accumulate, compress, product
+from operator import methodcaller, not_
+
+import numpy as np
 
 from thresher.document import Document, Reason
-from thresher.filters.text import TextStats, first_broken, ratio, text_stats
-from thresher.steps import FilterStep, MapStep
+from thresher.filters.text import (
+    STOP_WORDS,
+    TextStats,
+    count_non_symbol_words,
+    first_broken,
+    non_symbol_word_count,
+    ratio,
+    text_stats,
+)
+from thresher.steps import FilterStep, LineStep
 
 _COUNTER = re.compile(
     r"\W*\d[\d.,]*[kmb]?\s+(?:likes|shares|comments|retweets|reposts|quotes|bookmarks|upvotes|downvotes"
     r"|downloads|views|followers)\W*", re.IGNORECASE)
 _BULLETS = ("●", "•", "*", "-")
 _ELLIPSES = ("...", ". . .", "…")
+_HAS_ALPHA = re.compile(r"[^\W\d_]")  # str.isalpha() for one character, as a regex class
+_STARTS_BULLET, _ENDS_ELLIPSIS = methodcaller("startswith", _BULLETS), methodcaller("endswith", _ELLIPSES)
+# Every spelling of a stop word that lower-cases to it: only ASCII letters lower-case to ASCII letters
+# (besides the Kelvin sign, to "k", in no stop word), so ``w.lower() in STOP_WORDS`` is ``w in _STOP_SPELLINGS``
+# and the page need not be lower-cased.
+_STOP_SPELLINGS = frozenset("".join(p) for w in STOP_WORDS for p in product(*({c, c.upper()} for c in w)))
+
+
+def _ws_non_alpha_words(st: TextStats) -> int:
+    """``st.ws_non_alpha_words`` (whitespace words without a letter): ``str.isalpha`` settles most words in
+    C, the regex sees the rest."""
+    if "ws_non_alpha_words" not in st.__dict__:
+        ws = st.ws_words
+        rest = list(compress(ws, map(not_, map(str.isalpha, ws))))
+        st.seed(ws_non_alpha_words=len(rest) - sum(map(bool, map(_HAS_ALPHA.search, rest))))
+    return st.ws_non_alpha_words
+
+
+def _ws_stop_words(st: TextStats) -> int:
+    """``st.ws_stop_words`` (stop words among the lower-cased whitespace words), from the words as written."""
+    if "ws_stop_words" not in st.__dict__:
+        st.seed(ws_stop_words=sum(map(_STOP_SPELLINGS.__contains__, st.ws_words)))
+    return st.ws_stop_words
 
 
 class RefinedWebQuality(FilterStep):
@@ -56,13 +92,13 @@ class RefinedWebQuality(FilterStep):
         lines = [line for line in st.nl_lines if line.strip()]
         symbols = text.count("#") + text.count("...") + text.count(". . .") + text.count("…")
         sig = {
-            "refinedweb_words": len(st.non_symbol_words),
+            "refinedweb_words": non_symbol_word_count(st),
             "refinedweb_mean_word_length": ratio(sum(map(len, ws)), len(ws)),
             "refinedweb_symbol_ratio": ratio(symbols, len(ws)),
-            "refinedweb_bullet_lines_ratio": ratio(sum(1 for s in lines if s.startswith(_BULLETS)), len(lines)),
-            "refinedweb_ellipsis_lines_ratio": ratio(sum(1 for s in lines if s.endswith(_ELLIPSES)), len(lines)),
-            "refinedweb_non_alpha_words_ratio": ratio(st.ws_non_alpha_words, len(ws)),
-            "refinedweb_stop_words": st.ws_stop_words,
+            "refinedweb_bullet_lines_ratio": ratio(sum(map(_STARTS_BULLET, lines)), len(lines)),
+            "refinedweb_ellipsis_lines_ratio": ratio(sum(map(_ENDS_ELLIPSIS, lines)), len(lines)),
+            "refinedweb_non_alpha_words_ratio": ratio(_ws_non_alpha_words(st), len(ws)),
+            "refinedweb_stop_words": _ws_stop_words(st),
         }
         doc.signals.update(sig)
         return sig
@@ -91,15 +127,16 @@ class RefinedWebQuality(FilterStep):
         ])
 
 
-class RefinedWebLines(MapStep):
-    """RefinedWeb's line-wise corrections; drops the page when they remove too many of its words."""
+class RefinedWebLines(LineStep):
+    """RefinedWeb's line-wise corrections; drops the page when they remove too many of its words.
+
+    The per-line figures (characters, upper-case letters, digits, whitespace words) come from one numpy pass
+    over the page's characters (:func:`_line_figures`); regexes only see the lines that can match them.
+    """
 
     name = "refinedweb_lines"
     SIGNALS = {"refinedweb_lines_removed": int, "refinedweb_words_removed_ratio": float}
     RULE_SIGNALS = {"words_removed": "refinedweb_words_removed_ratio"}
-
-    def meta_fields(self) -> dict:
-        return {"removed_lines": [{"line": str, "rule": str, "step": str}]} if self.keep_removed else {}
 
     def __init__(self, max_uppercase_ratio: float | None = 0.5, max_numeric_ratio: float | None = 0.999999,
                  remove_counters: bool = True, min_words_per_line: int | None = 2,
@@ -110,46 +147,54 @@ class RefinedWebLines(MapStep):
         self.boilerplate, self.boilerplate_max_words = boilerplate, boilerplate_max_words
         self.max_removed_words_ratio, self.keep_removed = max_removed_words_ratio, keep_removed
 
-    def _line_rule(self, line: str) -> tuple[str | None, str]:
-        """(rule removing the whole line or None, the line as kept: boilerplate phrases cut out)."""
-        n = len(line)
-        # str.isupper/isdigit mapped over the characters run in C; a line is read once per rule
-        if self.max_uppercase_ratio is not None and sum(map(str.isupper, line)) > self.max_uppercase_ratio * n:
-            return "uppercase", line
-        if self.max_numeric_ratio is not None and sum(map(str.isdigit, line)) > self.max_numeric_ratio * n:
-            return "numeric", line
-        if self.remove_counters and _COUNTER.fullmatch(line):
-            return "counter", line
-        n_words = len(line.split())
-        if self.min_words_per_line and n_words < self.min_words_per_line:
-            return "one_word", line
-        if self.boilerplate and n_words <= self.boilerplate_max_words:
-            cut = _cut_boilerplate(line)
-            if cut != line and not cut.strip():
-                return "boilerplate", line
-            line = cut
-        return None, line
+    def line_rules(self, text: str, raws: list[str]) -> tuple[list[str | None], list[str]]:
+        """(rule removing each line or None, the lines as kept: boilerplate phrases cut out), for the page's
+        ``\\n``-separated lines ``raws``. An empty line is kept."""
+        n, upper, digits, words = _line_figures(text)
+        removed = n == 0  # decided (empty lines: kept)
+        rule = np.zeros(len(raws), dtype=np.int8)  # index into _RULES
+        if self.max_uppercase_ratio is not None:
+            hit = ~removed & (upper > self.max_uppercase_ratio * n)
+            rule[hit], removed = 1, removed | hit
+        if self.max_numeric_ratio is not None:
+            hit = ~removed & (digits > self.max_numeric_ratio * n)
+            rule[hit], removed = 2, removed | hit
+        if self.remove_counters:
+            # a counter has a digit (a decimal digit is a digit)
+            for i in np.flatnonzero(~removed & (digits > 0)).tolist():
+                if _COUNTER.fullmatch(raws[i]):
+                    rule[i], removed[i] = 3, True
+        if self.min_words_per_line:
+            hit = ~removed & (words < self.min_words_per_line)
+            rule[hit], removed = 4, removed | hit
+        lines = raws
+        maybe = _boilerplate_lines(text) if self.boilerplate else set()
+        if maybe:
+            lines = list(raws)
+            for i in np.flatnonzero(~removed & (words <= self.boilerplate_max_words)).tolist():
+                if i not in maybe:
+                    continue
+                line = lines[i]
+                cut = _cut_boilerplate(line)
+                if cut != line and not cut.strip():
+                    rule[i] = 5
+                else:
+                    lines[i] = cut
+        return [_RULES[r] for r in rule.tolist()], lines
 
     def map(self, doc: Document) -> Document:
         st = text_stats(doc)
-        words_before = len(st.non_symbol_words)
-        removed: dict[str, int] = {}
-        removed_lines: list[dict[str, str]] = []
-        kept: list[str] = []
-        lost = 0  # words removed, counted with the same tokeniser as words_before
-        for raw in st.nl_lines:
-            rule, line = self._line_rule(raw) if raw else (None, raw)
-            if rule is None:
-                kept.append(line)
-                if line != raw:  # a boilerplate phrase was cut out of this line
-                    lost += _count_words(raw, st) - _count_words(line, st)
-                continue
-            removed[rule] = removed.get(rule, 0) + 1
-            lost += _count_words(raw, st)
-            if self.keep_removed:
-                removed_lines.append({"line": raw, "rule": rule, "step": self.name})
+        words_before = non_symbol_word_count(st)
+        raws = st.nl_lines
+        rules, lines = self.line_rules(doc.text, raws)
+        kept = self.kept(lines, rules)
+        # words removed, counted with the same tokeniser as words_before (each line with its own URL rule)
+        lost = _count_words([raw for raw, r in zip(raws, rules) if r is not None], st)
+        if lines is not raws:  # boilerplate phrases cut out of kept lines
+            cut = [(raw, line) for raw, line, r in zip(raws, lines, rules) if r is None and line != raw]
+            lost += _count_words([raw for raw, _ in cut], st) - _count_words([line for _, line in cut], st)
         removed_ratio = ratio(lost, words_before)
-        doc.signals["refinedweb_lines_removed"] = removed
+        doc.signals["refinedweb_lines_removed"] = self.removed_counts(rules)
         doc.signals["refinedweb_words_removed_ratio"] = removed_ratio
         new_text = "\n".join(kept).strip()
         if self.max_removed_words_ratio is not None and removed_ratio > self.max_removed_words_ratio:
@@ -158,14 +203,63 @@ class RefinedWebLines(MapStep):
             doc.reason = self.reject("empty", 0, 1)
         else:
             doc.text = new_text
-            if removed_lines:
-                doc.meta.setdefault("removed_lines", []).extend(removed_lines)
+            self.write_trace(doc, raws, rules)
         return doc
 
 
-def _count_words(line: str, page: TextStats) -> int:
-    """Non-symbol words of one line, split as its page's words are (the line's own URL rule applies)."""
-    return len(TextStats(line, page.splitter).non_symbol_words)
+_RULES = (None, "uppercase", "numeric", "counter", "one_word", "boilerplate")
+
+
+def _count_words(lines: list[str], page: TextStats) -> int:
+    """Non-symbol words of the lines, each split as its page's words are with its own URL rule. Tokens never
+    span a line break, so the lines with and those without "://" are each counted in one pass (a page's own
+    splitter is trusted with single lines only)."""
+    if not lines:
+        return 0
+    if page.splitter is not None:
+        return sum(count_non_symbol_words(line, page.splitter) for line in lines)
+    urls = [line for line in lines if "://" in line]
+    plain = "\n".join([line for line in lines if "://" not in line]) if urls else "\n".join(lines)
+    return count_non_symbol_words(plain) + (count_non_symbol_words("\n".join(urls)) if urls else 0)
+
+
+# character classes of _line_figures, per ASCII character: 1 upper case, 2 digit, 4 whitespace
+_ASCII_CLASS = np.array([c.isupper() | c.isdigit() << 1 | c.isspace() << 2 for c in map(chr, range(128))],
+                        dtype=np.uint8)
+
+
+def _char_classes(codes: np.ndarray) -> np.ndarray:
+    """The class bits of every character (``str.isupper``/``isdigit``/``isspace`` of each), from its code."""
+    if codes.dtype == np.uint8:
+        return _ASCII_CLASS[codes]
+    wide = codes >= 128
+    classes = _ASCII_CLASS[np.where(wide, 0, codes)]
+    uniq, inverse = np.unique(codes[wide], return_inverse=True)
+    found = np.array([c.isupper() | c.isdigit() << 1 | c.isspace() << 2 for c in map(chr, uniq.tolist())],
+                     dtype=np.uint8)
+    classes[wide] = found[inverse]
+    return classes
+
+
+def _line_figures(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per ``\\n``-separated line of ``text``: characters, upper-case characters, digits (``str.isdigit``)
+    and whitespace words (``len(line.split())``), as arrays."""
+    # one array element per character (code point; lone surrogates pass as theirs)
+    codes = (np.frombuffer(text.encode("ascii"), dtype=np.uint8) if text.isascii()
+             else np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+    classes = _char_classes(codes)
+    newline = np.flatnonzero(codes == 10)
+    starts = np.concatenate(([0], newline + 1))
+    ends = np.concatenate((newline, [len(codes)]))
+    space = (classes & 4).astype(bool)
+    word_start = ~space
+    word_start[1:] &= space[:-1]
+
+    def per_line(mask: np.ndarray) -> np.ndarray:
+        cum = np.concatenate(([0], np.cumsum(mask, dtype=np.int64)))
+        return cum[ends] - cum[starts]
+
+    return ends - starts, per_line(classes & 1), per_line((classes & 2) >> 1), per_line(word_start)
 
 
 # DCLM's substring_line_modifier phrases, matched literally (DCLM compiles them unescaped, so the dots of
@@ -173,6 +267,31 @@ def _count_words(line: str, page: TextStats) -> int:
 _PREFIX = re.compile(r"^sign-in\s?", re.IGNORECASE)
 _SUFFIX = re.compile(r"\s?read more\.\.\.$", re.IGNORECASE)
 _ANYWHERE = re.compile(r"\s?items in cart", re.IGNORECASE)
+_PHRASES = ("sign-in", "read more", "items in cart")
+# The characters besides ASCII letters that re.IGNORECASE matches to an ASCII letter, and str.lower does not
+# lower-case to it: İ (to "i̇", two characters), ı, ſ (the Kelvin sign lower-cases to "k").
+_ODD_CASE = ("\u0130", "\u0131", "\u017f")
+
+
+def _boilerplate_lines(text: str) -> set[int] | range:
+    """Indexes of the ``\\n``-separated lines of ``text`` that may hold a boilerplate phrase: those whose
+    lower-cased text holds one (every line if the page has a character of _ODD_CASE)."""
+    if any(c in text for c in _ODD_CASE):
+        return range(text.count("\n") + 1)
+    lower = text.lower()
+    phrases = [p for p in _PHRASES if p in lower]
+    if not phrases:
+        return set()
+    # no character lower-cases to a newline or from one, so the lower-cased page has the same lines
+    starts = list(accumulate((len(x) + 1 for x in lower.split("\n")), initial=0))
+    hit: set[int] = set()
+    for p in phrases:
+        pos = lower.find(p)
+        while pos >= 0:
+            k = bisect_right(starts, pos) - 1
+            hit.add(k)
+            pos = lower.find(p, starts[k + 1])
+    return hit
 
 
 def _cut_boilerplate(line: str) -> str:

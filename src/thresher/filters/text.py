@@ -375,3 +375,28 @@ def first_broken(step: Step, checks: list[tuple[str, float, float | None, bool]]
         if threshold and broken:
             return step.reject(rule, value, threshold)
     return None
+
+
+# --- counting non-symbol words -------------------------------------------------------------------------
+def _count_non_symbol(words: list[str]) -> int:
+    """``len`` of the non-symbol words among ``words``: a set lookup on the first character settles most
+    words in one C-level pass; the regex only sees those that start with a punctuation mark."""
+    punct, search = PUNCTUATION_CHARS, _NON_PUNCT.search
+    marked = [w for w in words if w[0] in punct]
+    return len(words) - len(marked) + sum(map(bool, map(search, marked)))
+
+
+def count_non_symbol_words(text: str, splitter: WordSplitter | None = None) -> int:
+    """``len(TextStats(text, splitter).non_symbol_words)``, without keeping the lists."""
+    return _count_non_symbol(TextStats(text, splitter).words)
+
+
+def non_symbol_word_count(stats: TextStats) -> int:
+    """``len(stats.non_symbol_words)``: from the list when it was built, else counted from the words (and
+    remembered on ``stats``) without building it."""
+    known = stats.__dict__
+    if "non_symbol_words" in known:
+        return len(known["non_symbol_words"])
+    if "non_symbol_word_count" not in known:
+        known["non_symbol_word_count"] = _count_non_symbol(stats.words)
+    return known["non_symbol_word_count"]
