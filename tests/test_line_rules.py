@@ -48,6 +48,11 @@ SENTENCE_CASES = [
     "? ! . Start with punctuation. !Bang",
     "A sentence.) Another.] Another.}\" Done.'",
     "Mixed.!? Ends?. here!. Ok",
+    "He met J. Smith. Then Mass. and Wash. and class. Then pass. Ends St.Louis. Go to no.Way.",
+    "Grüße.Ältere Frau. ÉTÉ. Ångström. İstanbul. ǅx. Hello.World Www.Site.com and www.site.com.",
+    "x.\nA.\nMr.\n\"Mr. \"Dr.\" (Mrs.) [e.g.] «St.» Ok.",
+    "Bang!Next Bang! ?Start Wait?!  Really?!? \"Yes!\" he said. 'No?' she said.",
+    "end. ... more. end.... more? end!.. more",
 ]
 C4_CASES = [
     "The bridge was built in 1820.[3]\nIt is long. It is old. It is grey. It is nice. It is here.\nMenu Home About\n",
@@ -81,6 +86,12 @@ RW_CASES = [
     "items in cart\nxitems in cart here\nSign-in  to go\nread more...\nhello read moreXYZ\n",
     "one two three four five six seven eight nine ten Sign-in\nSign-in one two three four five six seven eight nine ten eleven\n"
     "and then a long enough line to keep the ratio down with many many words in it really\n" * 3,
+    # Unicode whitespace inside lines (str.split splits on it), a lone surrogate, odd case mappings
+    "word\xa0word\u3000word\u2028word\x1cword here\nsolo\u2003\nΣΊΣΥΦΟΣ ΜΕΓΆΛΟΣ\n\ud800 lone surrogate line\n"
+    "ſign-in to the page\nREAD MORE...\nItems İn Cart\nıtems in cart here\nKelvin \u212a items in cart\n"
+    "².³ ¹²³ ٣٤ ½ ⅕\n１２３ １ likes\n5 ＬＩＫＥＳ\n10 likes\n4.5K views!\n",
+    "Visit http://example.com/x for more.\nwww.example.com is a site here.\nA line with words and www.x.org here\n"
+    "http://a.b/c http://d.e/f\nSign-in http://x.y/z\n",
 ]
 EXPECTED = json.loads((Path(__file__).parent / "fixtures" / "line_rules_expected.json").read_text(encoding="utf-8"))
 
@@ -108,3 +119,64 @@ def test_line_steps_pinned(name: str):
     step = make()
     got = [_outcome(step.process(Document(id="x", text=t))) for t in texts]
     assert json.loads(json.dumps(got)) == EXPECTED[name]
+
+
+# --- the LineStep base and the word count helper ---------------------------------------------------------
+
+def test_line_step_base_counts_keeps_and_traces():
+    from thresher.document import MetaKey
+    from thresher.steps import LineStep
+
+    class Demo(LineStep):
+        name = "demo"
+
+        def __init__(self, keep_removed: bool) -> None:
+            self.keep_removed = keep_removed
+
+    lines = ["a", "b", "c", "d", "e"]
+    rules = [None, "short", "page_rule", "long", "short"]
+    step = Demo(keep_removed=True)
+    assert step.removed_counts(rules) == {"short": 2, "page_rule": 1, "long": 1}
+    assert list(step.removed_counts(rules, skip={"page_rule"})) == ["short", "long"]  # order of first removal
+    assert step.kept(lines, rules) == ["a"]
+    doc = Document(id="x", meta={MetaKey.REMOVED_LINES: [{"line": "z", "rule": "dup", "step": "other"}]})
+    step.write_trace(doc, lines, rules, skip={"page_rule"})
+    assert doc.meta[MetaKey.REMOVED_LINES] == [
+        {"line": "z", "rule": "dup", "step": "other"}, {"line": "b", "rule": "short", "step": "demo"},
+        {"line": "d", "rule": "long", "step": "demo"}, {"line": "e", "rule": "short", "step": "demo"}]
+    assert step.meta_fields() == {"removed_lines": [{"line": str, "rule": str, "step": str}]}
+    quiet = Demo(keep_removed=False)
+    doc = Document(id="y")
+    quiet.write_trace(doc, lines, rules)
+    assert doc.meta == {} and quiet.meta_fields() == {}
+    nothing_removed = Document(id="z")
+    step.write_trace(nothing_removed, ["a"], [None])
+    assert MetaKey.REMOVED_LINES not in nothing_removed.meta  # no empty list left behind
+
+
+def test_clean_is_a_line_step_tracing_every_line():
+    from thresher.extract.clean import Clean
+    from thresher.steps import LineStep
+
+    step = Clean(keep_labels=True)
+    assert isinstance(step, LineStep) and step.TRACE_ALL
+    assert step.meta_fields()["clean_lines"] == [[str]] and "clean_lines" not in Clean().meta_fields()
+
+
+@pytest.mark.parametrize("text", [
+    "", "plain words only", "Hello, world! It's a well-known fact: 10-20 items (AI/ML) cost $5.",
+    "Mr. Smith went to Washington D.C. on Jan. 5th... U.S. Army", "see http://example.com/a.b?c=d, and www.x.org.",
+    "１ １２３ fullwidth one ＡＢＣ", "### *** ... — – “quoted” «guillemets» 东京。你好！",
+    "line one\nline two\twith tab\u3000ideographic space\xa0nbsp",
+])
+def test_count_non_symbol_words_is_the_length_of_non_symbol_words(text: str):
+    from thresher.filters.text import TextStats, count_non_symbol_words, non_symbol_word_count
+
+    assert count_non_symbol_words(text) == len(TextStats(text).non_symbol_words)
+    stats = TextStats(text)
+    assert non_symbol_word_count(stats) == len(TextStats(text).non_symbol_words)
+    assert "non_symbol_words" not in stats.__dict__  # counted, not listed
+    listed = TextStats(text)
+    assert non_symbol_word_count(listed) == len(listed.non_symbol_words)
+    split_by_char = list  # a registered splitter is used as given
+    assert count_non_symbol_words(text, split_by_char) == len(TextStats(text, split_by_char).non_symbol_words)

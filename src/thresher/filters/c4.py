@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from itertools import accumulate, repeat
+from itertools import accumulate, compress, repeat
+from operator import not_
 from pathlib import Path
 
 from thresher.document import Document, Reason
@@ -68,16 +69,36 @@ _TAILS4 = frozenset([b + a for a in _ABBREVIATIONS if len(a) == 3 for b in _BOUN
                     + [a[-4:] for a in _ABBREVIATIONS if len(a) >= 4])
 
 
+# The commonest sentence ends, settled by a regex alone: a period after four lower-case ASCII letters (so
+# not an abbreviation, but for the two that end that way) that ends a sentence, with a word after it before
+# any other sentence mark or line break (a boundary: counted in one C-level pass, findall), or no word
+# before the line breaks (not a boundary). The loop in count_sentences sees every other candidate
+# (_REST_PUNCT: _SENT_PUNCT's matches less those); leaving these out changes none of its answers, as the
+# gap before such an end always holds a word: its four letters.
+_LOWER_RUN_ABBREVIATIONS = sorted(a[-5:] for a in _ABBREVIATIONS if re.fullmatch(r".*[a-z]{4}\.", a))
+_COMMON = (r"(?<=[a-z]{4}\.)" + "".join(rf"(?<!{re.escape(a)})" for a in _LOWER_RUN_ABBREVIATIONS)
+           + r"(?=[" + _CLOSERS + r"]*(?:\s|$))")
+_WORD_NEXT = r"(?=[^\w\n.!?]*\w)"
+_NO_WORD_NEXT = r"(?=[^\w\n]*(?:\n|\Z))"
+_COMMON_BOUNDARY = re.compile(r"\." + _COMMON + _WORD_NEXT)
+_REST_PUNCT = re.compile(r"[.!?](?!" + _COMMON + r"(?:" + _WORD_NEXT + "|" + _NO_WORD_NEXT + r"))"
+                         r"(?:(?<![.!?][.!?])[.!?]*(?=[" + _CLOSERS + r"]*(?:\s|$))|(?<=[a-z]\.)(?<!www\.)(?=[A-Z]))")
+
+
+_NO_TERMINAL_PUNCT = {True: None, False: "no_terminal_punct"}  # whether a line ends a sentence -> its rule
+
+
 def count_sentences(text: str) -> int:
     """Sentences in ``text``, one or more non-empty lines: per line, 1 + the sentence ends followed by more
-    words on that line. One regex pass over the whole text; Python only looks at sentence ends."""
+    words on that line (before the next end). Two regex passes over the whole text; Python only looks at
+    the sentence ends the first one cannot settle."""
     if not text:
         return 0
-    n = text.count("\n") + 1
+    n = text.count("\n") + 1 + len(_COMMON_BOUNDARY.findall(text))
     word_follows = _WORD_BEFORE_NEWLINE.match
     boundary, tails, abbreviation = _BOUNDARY, _TAILS4, _is_abbreviation
-    last = -1  # where the previous sentence end stopped
-    for m in _SENT_PUNCT.finditer(text):
+    last = -1  # where the previous end this loop saw stopped
+    for m in _REST_PUNCT.finditer(text):
         s, e = m.span()
         if e - s == 1 and text[s] == ".":
             # a single period ends a sentence when spaCy splits it off its word (suffix rules + exceptions):
@@ -95,8 +116,9 @@ def count_sentences(text: str) -> int:
                         continue
         elif "!" not in (run := m.group()) and "?" not in run:  # an ellipsis
             continue
-        # the previous end is a boundary if a word follows it before this end and before its line ends
-        # (punctuation-only gaps merge)
+        # The previous end is a boundary if a word follows it on its line before the next end: before this
+        # one, as no common end can come first (the gap's first word would be one of its four letters).
+        # Punctuation-only gaps merge.
         if last >= 0 and word_follows(text, last, s):
             n += 1
         last = e
@@ -105,7 +127,7 @@ def count_sentences(text: str) -> int:
     return n
 
 
-# from a sentence end: a word character before the next line break (searched up to the next sentence end)
+# from a sentence end: a word character before the next line break
 _WORD_BEFORE_NEWLINE = re.compile(r"[^\w\n]*\w")
 
 
@@ -168,11 +190,15 @@ class C4Lines(LineStep):
             sub = _CITATION.sub
             edited = [sub("", line) if "[" in line else line for line in lines]
         if self.filter_no_terminal_punct:
-            ends = map(str.endswith, edited, repeat(_END_PUNCT))
-            dots = map(str.endswith, edited, repeat("..."))
-            rules = [r if r is not None or (end and not dot) else "no_terminal_punct"
-                     for r, end, dot in zip(rules, ends, dots)]
-        live = [i for i, r in enumerate(rules) if r is None]
+            ends = list(map(str.endswith, edited, repeat(_END_PUNCT)))
+            if edited is not lines or "..." in text:  # an ellipsis is no terminal punctuation
+                for i in compress(range(n), ends):
+                    ends[i] = not edited[i].endswith("...")
+            if limit and "too_long_word" in rules:
+                rules = [r if r is not None or end else "no_terminal_punct" for r, end in zip(rules, ends)]
+            else:
+                rules = list(map(_NO_TERMINAL_PUNCT.__getitem__, ends))
+        live = list(compress(range(n), map(not_, rules)))
         if self.min_words_per_line and live:
             k = self.min_words_per_line
             # fewer than k words: splitting at most k-1 times tells (a long line is not split whole)
@@ -181,7 +207,7 @@ class C4Lines(LineStep):
             for i in few:
                 rules[i] = "too_few_words"
             if few:
-                live = [i for i, r in enumerate(rules) if r is None]
+                live = list(compress(range(n), map(not_, rules)))
         if live and (self.filter_lorem_ipsum or self.filter_javascript or self.filter_curly_bracket
                      or self.filter_policy):
             # the live lines joined: a line can only break a substring rule if their text does (lower-casing
