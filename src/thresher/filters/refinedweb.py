@@ -56,7 +56,7 @@ def _ws_non_alpha_words(st: TextStats) -> int:
 def _ws_stop_words(st: TextStats) -> int:
     """``st.ws_stop_words`` (stop words among the lower-cased whitespace words), from the words as written."""
     if "ws_stop_words" not in st.__dict__:
-        st.seed(ws_stop_words=sum(map(_STOP_SPELLINGS.__contains__, st.ws_words)))
+        st.seed(ws_stop_words=len(list(filter(_STOP_SPELLINGS.__contains__, st.ws_words))))
     return st.ws_stop_words
 
 
@@ -92,8 +92,8 @@ class RefinedWebQuality(FilterStep):
         lines = [line for line in st.nl_lines if line.strip()]
         symbols = text.count("#") + text.count("...") + text.count(". . .") + text.count("…")
         sig = {
-            "refinedweb_words": non_symbol_word_count(st),
-            "refinedweb_mean_word_length": ratio(sum(map(len, ws)), len(ws)),
+            "refinedweb_words": non_symbol_word_count(st),  # counted from ws when not tokenised yet
+            "refinedweb_mean_word_length": ratio(len("".join(ws)), len(ws)),
             "refinedweb_symbol_ratio": ratio(symbols, len(ws)),
             "refinedweb_bullet_lines_ratio": ratio(sum(map(_STARTS_BULLET, lines)), len(lines)),
             "refinedweb_ellipsis_lines_ratio": ratio(sum(map(_ENDS_ELLIPSIS, lines)), len(lines)),

@@ -378,6 +378,14 @@ def first_broken(step: Step, checks: list[tuple[str, float, float | None, bool]]
 
 
 # --- counting non-symbol words -------------------------------------------------------------------------
+# A rule that only needs how many non-symbol words a text has (RefinedWeb's word counts) counts them without
+# listing the tokens: an alphanumeric chunk is one word (tokenize's fast path), settled for every chunk at
+# once by ``str.isalnum`` mapped in C; a chunk of tokenize's second fast path is one word and one mark; the
+# other chunks go through tokenize's regex, joined (tokens never span whitespace). "１" (FULLWIDTH DIGIT
+# ONE) is the one alphanumeric character of the punctuation set: a text holding it is counted from its tokens.
+_ALNUM_PUNCTUATION = "".join(sorted(c for c in PUNCTUATION_CHARS if c.isalnum()))
+
+
 def _count_non_symbol(words: list[str]) -> int:
     """``len`` of the non-symbol words among ``words``: a set lookup on the first character settles most
     words in one C-level pass; the regex only sees those that start with a punctuation mark."""
@@ -386,17 +394,40 @@ def _count_non_symbol(words: list[str]) -> int:
     return len(words) - len(marked) + sum(map(bool, map(search, marked)))
 
 
-def count_non_symbol_words(text: str, splitter: WordSplitter | None = None) -> int:
-    """``len(TextStats(text, splitter).non_symbol_words)``, without keeping the lists."""
-    return _count_non_symbol(TextStats(text, splitter).words)
+def count_non_symbol_words(text: str, splitter: WordSplitter | None = None, chunks: list[str] | None = None
+                           ) -> int:
+    """``len(TextStats(text, splitter).non_symbol_words)``, without listing the words (default splitter);
+    ``chunks``: ``text.split()`` when the caller has it."""
+    if splitter is not None or any(c in text for c in _ALNUM_PUNCTUATION):
+        return _count_non_symbol(TextStats(text, splitter).words)
+    from itertools import compress
+    from operator import not_
+
+    if chunks is None:
+        chunks = text.split()
+    alnum = list(map(str.isalnum, chunks))
+    n = alnum.count(True)
+    peeled, keeps_period = _PEELED, _KEEPS_PERIOD
+    slow = []
+    for chunk in compress(chunks, map(not_, alnum)):
+        head, last = chunk[:-1], chunk[-1]
+        if head.isalnum() and (last in peeled or (last == "." and len(head) > 1 and head not in keeps_period)):
+            n += 1  # the head is a word, the mark a symbol
+        else:
+            slow.append(chunk)
+    if slow:
+        n += _count_non_symbol((_TOKEN_URL if "://" in text else _TOKEN_PLAIN).findall(" ".join(slow)))
+    return n
 
 
 def non_symbol_word_count(stats: TextStats) -> int:
-    """``len(stats.non_symbol_words)``: from the list when it was built, else counted from the words (and
-    remembered on ``stats``) without building it."""
+    """``len(stats.non_symbol_words)``: from the words when they were listed, else counted (and remembered
+    on ``stats``) without listing them."""
     known = stats.__dict__
     if "non_symbol_words" in known:
         return len(known["non_symbol_words"])
     if "non_symbol_word_count" not in known:
-        known["non_symbol_word_count"] = _count_non_symbol(stats.words)
+        known["non_symbol_word_count"] = (_count_non_symbol(known["words"]) if "words" in known
+                                          else count_non_symbol_words(stats.text, stats.splitter,
+                                                                      known.get("ws_words")))
     return known["non_symbol_word_count"]
