@@ -446,7 +446,7 @@ def test_transformer_classify_names_a_missing_model_directory(tmp_path):
 # -- thresher eval quality ----------------------------------------------------------------------------------
 @needs_fasttext_train
 def test_eval_quality_cross_validates_a_classifier_against_the_presets(tmp_path, capsys):
-    from thresher.eval import quality
+    from thresher_eval import quality
 
     rng = random.Random(5)
     rows = [{"text": _doc_text(GOOD_WORDS, rng), "label": 1} for _ in range(12)]
@@ -466,7 +466,7 @@ def test_eval_quality_cross_validates_a_classifier_against_the_presets(tmp_path,
 
 
 def test_folds_are_stratified():
-    from thresher.eval.quality import _folds
+    from thresher_eval.quality import _folds
 
     labels = [1] * 12 + [0] * 10
     fold = _folds(labels, 5, seed=0)

@@ -13,7 +13,7 @@ Features of a block (``feature_names()``), computed for all blocks of a batch of
   much of the block the declared ``articleBody`` or product description holds;
 - windows of its neighbours' link density and scores.
 
-The classifier is a gradient-boosted tree ensemble (trained by ``thresher.eval.train_extract``), stored as
+The classifier is a gradient-boosted tree ensemble (trained by ``thresher_eval.train_extract``), stored as
 flat arrays in an ``.npz`` file and evaluated by numpy: every tree of the ensemble descends one level per
 step for every block at once, so the cost is a few array operations per level of depth.
 """
