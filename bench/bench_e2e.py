@@ -40,7 +40,7 @@ import tarfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import fmt_table, interleaved, run_measured  # noqa: E402
+from common import fmt_table, interleaved, run_measured, with_bytecode  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "45acdcffd6163820c6a63b617dc39993eb16763e"  # main before issue 17
@@ -205,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     warc = args.work / "warc" / "pages.warc.gz"
     pages = pack(args.data, warc, args.limit)
     base_src = export_baseline(args.baseline, args.work / "baseline")
+    with_bytecode(ROOT / "src", base_src)
     py, me = sys.executable, str(Path(__file__).resolve())
 
     def thresher(preset: str, src: Path | None = None):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_e2e import count_kept  # noqa: E402
-from common import fmt_table, interleaved, run_measured  # noqa: E402
+from common import fmt_table, interleaved, run_measured, with_bytecode  # noqa: E402
 from pack_warc import pack  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     warcs = {k: args.work / "warc" / f"x{k}.warc.gz" for k in factors}
     pages = {k: pack(args.data, warcs[k], k * args.base) for k in factors}
     py, e2e = sys.executable, str(Path(__file__).resolve().parent / "bench_e2e.py")
+    with_bytecode(ROOT / "src")
 
     def command(tool: str, k: int, run_dir: Path) -> list[str]:
         if tool == "floor":
