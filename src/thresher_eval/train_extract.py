@@ -33,8 +33,9 @@ import orjson
 
 from thresher import models
 from thresher.extract.block_model import TreeEnsemble, featurize, page_vector, stage2_features, with_pages
-from thresher.extract.blocks import Blocks, page_blocks
-from thresher.extract.head import Head, read_head
+from thresher.extract.blocks import Blocks
+from thresher.extract.extractor import decode, parse_page
+from thresher.extract.head import Head
 from thresher.extract.lines import LineModel
 from thresher_eval import require
 from thresher_eval.train_clean import BODY, align_labels
@@ -52,11 +53,8 @@ BODY_THRESHOLD = 0.35  # chosen by `thresher eval extract` (nested selection ove
 
 def parse(raw: bytes) -> tuple[str, Blocks, Head]:
     """HTML bytes -> (decoded page, blocks, head), as the backend does it."""
-    from resiliparse.parse.encoding import bytes_to_str, detect_encoding
-    from selectolax.lexbor import LexborHTMLParser
-
-    page = bytes_to_str(raw, detect_encoding(raw))
-    return page, page_blocks(LexborHTMLParser(page)), read_head(page)
+    page = decode(raw)
+    return (page, *parse_page(page))
 
 
 def _cleaneval_gold(text: str) -> str:
