@@ -24,6 +24,7 @@ import orjson
 import xxhash
 
 from thresher.atomic import read_json, write_json
+from thresher.document import MetaKey
 from thresher.io.jsonl import open_bytes
 from thresher.pipeline import step_entries
 from thresher.rundir import RunDir, aggregate
@@ -32,8 +33,8 @@ from thresher.schema import reason_from_row, unpack_struct
 JSONL_ENDINGS = (".jsonl.zst", ".jsonl")
 # Per-line labels that a cleaning step may keep in ``meta`` (see docs/report.md): a list of dicts with at
 # least "line" and, for a removed line, "rule".
-REMOVED_LINES_KEY = "removed_lines"
-CLEAN_LINES_KEY = "clean_lines"
+REMOVED_LINES_KEY = MetaKey.REMOVED_LINES
+CLEAN_LINES_KEY = MetaKey.CLEAN_LINES
 
 
 # -- run-level data ---------------------------------------------------------------------------------------
