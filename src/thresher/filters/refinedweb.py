@@ -188,15 +188,22 @@ class RefinedWebLines(LineStep):
         raws = st.nl_lines
         rules, lines = self.line_rules(doc.text, raws)
         kept = self.kept(lines, rules)
+        kept_text = "\n".join(kept)
+        gone = [raw for raw, r in zip(raws, rules) if r is not None]
         # words removed, counted with the same tokeniser as words_before (each line with its own URL rule)
-        lost = _count_words([raw for raw, r in zip(raws, rules) if r is not None], st)
-        if lines is not raws:  # boilerplate phrases cut out of kept lines
-            cut = [(raw, line) for raw, line, r in zip(raws, lines, rules) if r is None and line != raw]
-            lost += _count_words([raw for raw, _ in cut], st) - _count_words([line for _, line in cut], st)
+        if st.splitter is None and "://" not in st.text and len(kept_text) < sum(map(len, gone)):
+            # fewer words kept than removed: every line has the page's URL rule, and tokens never span a line
+            # break, so the page's words less the kept text's are the words removed
+            lost = words_before - count_non_symbol_words(kept_text)
+        else:
+            lost = _count_words(gone, st)
+            if lines is not raws:  # boilerplate phrases cut out of kept lines
+                cut = [(raw, line) for raw, line, r in zip(raws, lines, rules) if r is None and line != raw]
+                lost += _count_words([raw for raw, _ in cut], st) - _count_words([line for _, line in cut], st)
         removed_ratio = ratio(lost, words_before)
         doc.signals["refinedweb_lines_removed"] = self.removed_counts(rules)
         doc.signals["refinedweb_words_removed_ratio"] = removed_ratio
-        new_text = "\n".join(kept).strip()
+        new_text = kept_text.strip()
         if self.max_removed_words_ratio is not None and removed_ratio > self.max_removed_words_ratio:
             doc.reason = self.reject("words_removed", removed_ratio, self.max_removed_words_ratio)
         elif not new_text:
@@ -228,16 +235,24 @@ _ASCII_CLASS = np.array([c.isupper() | c.isdigit() << 1 | c.isspace() << 2 for c
                         dtype=np.uint8)
 
 
+def _classes_of(codes: list[int]) -> np.ndarray:
+    return np.array([c.isupper() | c.isdigit() << 1 | c.isspace() << 2 for c in map(chr, codes)], dtype=np.uint8)
+
+
+_BMP_CLASS: list[np.ndarray] = []  # the class bits of every code point below 65536, made on first use
+
+
 def _char_classes(codes: np.ndarray) -> np.ndarray:
     """The class bits of every character (``str.isupper``/``isdigit``/``isspace`` of each), from its code."""
     if codes.dtype == np.uint8:
         return _ASCII_CLASS[codes]
-    wide = codes >= 128
-    classes = _ASCII_CLASS[np.where(wide, 0, codes)]
-    uniq, inverse = np.unique(codes[wide], return_inverse=True)
-    found = np.array([c.isupper() | c.isdigit() << 1 | c.isspace() << 2 for c in map(chr, uniq.tolist())],
-                     dtype=np.uint8)
-    classes[wide] = found[inverse]
+    if not _BMP_CLASS:
+        _BMP_CLASS.append(_classes_of(list(range(65536))))
+    astral = codes >= 65536
+    classes = _BMP_CLASS[0][np.where(astral, 0, codes)]
+    if astral.any():
+        uniq, inverse = np.unique(codes[astral], return_inverse=True)
+        classes[astral] = _classes_of(uniq.tolist())[inverse]
     return classes
 
 
