@@ -8,10 +8,14 @@ the shared :mod:`thresher.filters.text` statistics. Every figure is written to `
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from operator import methodcaller
 
 from thresher.document import Document, Reason
 from thresher.filters.text import STOP_WORDS, duplicates, first_broken, ratio, text_stats
 from thresher.steps import FilterStep
+
+_STARTS_BULLET = methodcaller("startswith", ("•", "-"))
+_ENDS_ELLIPSIS = methodcaller("endswith", ("...", "…"))
 
 
 class GopherQuality(FilterStep):
@@ -47,9 +51,9 @@ class GopherQuality(FilterStep):
         text, n_tokens, words = st.text, len(st.words), st.non_symbol_words
         lines = st.lines
         n_lines = len(lines)
-        # lstrip/rstrip per line: cheap str methods, and only over lines (not characters)
-        bullets = sum(1 for s in lines if s.lstrip().startswith(("•", "-")))
-        end_ellipsis = sum(1 for s in lines if s.rstrip().endswith(("...", "…")))
+        # lstrip/rstrip per line, in C (map over str methods): only over lines, not characters
+        bullets = sum(map(_STARTS_BULLET, map(str.lstrip, lines)))
+        end_ellipsis = sum(map(_ENDS_ELLIPSIS, map(str.rstrip, lines)))
         stop = (st.distinct_stop_words if self.stop_words is STOP_WORDS
                 else len(self.stop_words.intersection(st.words)))
         sig = {

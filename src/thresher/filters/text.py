@@ -23,8 +23,8 @@ against spaCy in ``bench/README.md`` (agreement of the decisions, and the disagr
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from itertools import filterfalse
 
@@ -320,8 +320,7 @@ class TextStats:
                 cand, prev_hashes = prev.positions[keep], prev.hashes[keep]
             else:
                 cand, prev_hashes = prev.positions, prev.hashes
-            with np.errstate(over="ignore"):
-                sub = prev_hashes * _NGRAM_P + self._word_hashes[cand + (n - 1)]
+            sub = prev_hashes * _NGRAM_P + self._word_hashes[cand + (n - 1)]  # arrays: wrap, no warning
         level = cache[n] = _Level(cand, sub)
         return level
 
@@ -423,7 +422,7 @@ class _Level:
         if k == 0:
             return _EMPTY
         if k <= _SMALL_SCAN:  # a few repeats (most pages): one Python pass costs less than the set-up below
-            return positions[_scan_exact(self.hashes.tolist(), positions.tolist(), n)]
+            return np.array(_scan_exact(memoryview(self.hashes), memoryview(positions), n), dtype=np.int64)
         _, counts, firsts = self._groups()
         # the group of each repeated n-gram, named by its first occurrence (an index among the examined)
         group = np.empty(len(self._order), dtype=np.int64)
@@ -455,20 +454,25 @@ class _Level:
         return positions[counted]
 
 
-def _scan_exact(group: list[int], positions: list[int], n: int) -> list[int]:
-    """Gopher's scan over the repeated n-grams, one at a time: indices of the counted ones. ``group``: any
-    value that is equal for two n-grams exactly when they are the same n-gram (their hashes)."""
+def _scan_exact(group: Sequence[int], positions: Sequence[int], n: int) -> list[int]:
+    """Gopher's scan over the repeated n-grams, one at a time: positions of the counted ones. ``group``: any
+    values equal for two n-grams exactly when they are the same n-gram (their hashes). A counted n-gram jumps
+    straight to the first repeated one past it (bisect), so the skipped ones cost nothing."""
     seen: set[int] = set()
+    add = seen.add
     counted: list[int] = []
-    next_free = 0
-    for i, (pos, g) in enumerate(zip(positions, group)):  # noqa: B905 (same length by construction)
-        if pos < next_free:
-            continue
+    append = counted.append
+    k = len(positions)
+    i = 0
+    while i < k:
+        g = group[i]
         if g in seen:
-            counted.append(i)
-            next_free = pos + n
+            pos = positions[i]
+            append(pos)
+            i = bisect_left(positions, pos + n, i + 1)
         else:
-            seen.add(g)
+            add(g)
+            i += 1
     return counted
 
 
