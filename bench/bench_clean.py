@@ -83,9 +83,9 @@ def main() -> int:
     args = ap.parse_args()
 
     from thresher.document import Document
-    from thresher.eval.clean import c4_lines, justext_lines
     from thresher.extract.clean import Clean
     from thresher.runner import BATCH_DOCS
+    from thresher_eval.clean import c4_lines, justext_lines
 
     texts = load_texts(args.data, args.docs)
     mean_kb = sum(len(t.encode()) for t in texts) / len(texts) / 1024

@@ -16,7 +16,7 @@ subprocess, one worker, measured by bench/common.py (CPU time of the whole proce
 - ``thresher-before``: the same command on the code of ``--baseline`` (default: main before issue 17),
   exported from git to a scratch folder, run with the same Python;
 - ``thresher-default`` and ``thresher-extract``: the ``default`` and ``extract`` presets;
-- ``floor``: read the WARC, decode each HTML payload to text (resiliparse's charset detection) and write
+- ``floor``: read the WARC (fastwarc), decode each HTML payload to text (thresher's ``decode``) and write
   one JSON line per page to a zstd file: what no pipeline that reads and writes these pages can go under.
 
 Ratios are pages per CPU-second over datatrove's (and the floor's time over thresher's), paired within each
@@ -40,7 +40,7 @@ import tarfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import fmt_table, interleaved, run_measured  # noqa: E402
+from common import fmt_table, interleaved, run_measured, with_bytecode  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "45acdcffd6163820c6a63b617dc39993eb16763e"  # main before issue 17
@@ -96,13 +96,14 @@ def floor_worker(warc: Path, out: Path) -> int:
     import orjson
     import zstandard
     from fastwarc.warc import ArchiveIterator, WarcRecordType
-    from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+
+    from thresher.extract.extractor import decode  # thresher's own decoding: the floor must not be slower
 
     out.mkdir(parents=True, exist_ok=True)
     with open(warc, "rb") as f, zstandard.open(out / "out.jsonl.zst", "wb") as w:
         for rec in ArchiveIterator(f, record_types=WarcRecordType.response, parse_http=True):
             body = rec.reader.read()
-            text = bytes_to_str(body, detect_encoding(body))
+            text = decode(body, rec.http_charset)
             w.write(orjson.dumps({"id": rec.record_id, "url": rec.headers.get("WARC-Target-URI"), "text": text}))
             w.write(b"\n")
     return 0
@@ -204,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     warc = args.work / "warc" / "pages.warc.gz"
     pages = pack(args.data, warc, args.limit)
     base_src = export_baseline(args.baseline, args.work / "baseline")
+    with_bytecode(ROOT / "src", base_src)
     py, me = sys.executable, str(Path(__file__).resolve())
 
     def thresher(preset: str, src: Path | None = None):

@@ -7,7 +7,7 @@ paragraphs from the pool until it reaches it; in each drawn paragraph 10% of the
 random words of the pool, so documents do not share long verbatim runs by accident (in real crawls they
 share boilerplate lines, which the unmutated short lines still provide). A fraction ``dup_rate`` of the
 documents are instead edited copies of an earlier document (edit kind and rate drawn from
-``thresher.eval.dedup``'s swap / insert / delete / boilerplate at 1-10%): the ground truth.
+``thresher_eval.dedup``'s swap / insert / delete / boilerplate at 1-10%): the ground truth.
 
 Everything is a function of (seed, index), so shards can be generated independently and identically.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import orjson
 
-from thresher.eval.dedup import EDIT_KINDS, load_wcxb_texts, mutate
+from thresher_eval.dedup import EDIT_KINDS, load_wcxb_texts, mutate
 
 DUP_RATES = (0.01, 0.03, 0.05, 0.1)
 

@@ -21,6 +21,7 @@ from thresher.engines.local import LocalEngine
 from thresher.filters.classify import Classify, QualityBucket, bucket_edges, bucket_of, normalize_for_fasttext
 from thresher.pipeline import make_step, pipeline_from_spec
 from thresher.report.data import load_plan, step_order
+from thresher.run import run_and_report
 
 GOOD_WORDS = "research method analysis evidence study results theory data experiment history".split()
 BAD_WORDS = "click buy cheap casino free bonus deal offer viagra winner".split()
@@ -260,7 +261,7 @@ def test_two_classifiers_and_the_bucket_ensemble_in_a_run(model, sets, tmp_path)
 
 @needs_fasttext_train
 def test_refilter_rethresholds_a_classifier_from_its_stored_scores(model, sets, tmp_path):
-    from thresher.engines.refilter import refilter
+    from thresher.refilter import refilter
 
     def spec(threshold):
         return {"name": "q", "steps": [{"classify": {"model": str(model), "name": "q", "threshold": threshold}}]}
@@ -357,7 +358,7 @@ def test_run_totals_tokens_read_kept_and_dropped_per_step(tokenizer_json, tmp_pa
         "exact_dedup",
         {"steps_for_tests:DropShort": {"min_words": 5}},   # drops the two short ones
     ]}
-    total = execute([str(inp)], tmp_path / "run", pipeline_from_spec(spec), LocalEngine(1), quiet=True)
+    total = run_and_report([str(inp)], tmp_path / "run", pipeline_from_spec(spec), LocalEngine(1), quiet=True)
     assert total["reconciled"] and total["read"] == 5 and total["kept"] == 2
     # counted: 10 + 2 + 9 + 2; the long document was dropped before the tokens step: not counted
     assert total["tokens"] == {"read": 23, "kept": 19, "rejected": 4, "errors": 0}
@@ -374,8 +375,8 @@ def test_run_totals_tokens_read_kept_and_dropped_per_step(tokenizer_json, tmp_pa
 
 def test_a_run_without_a_tokens_step_reports_no_tokens(tmp_path):
     inp = _write_jsonl(tmp_path / "in.jsonl", ["one two three"], "d")
-    total = execute([str(inp)], tmp_path / "run", pipeline_from_spec({"steps": ["exact_dedup"]}), LocalEngine(1),
-                    quiet=True)
+    total = run_and_report([str(inp)], tmp_path / "run", pipeline_from_spec({"steps": ["exact_dedup"]}),
+                           LocalEngine(1), quiet=True)
     assert "tokens" not in total and not any(line.startswith("tokens") for line in summary_lines(total))
     assert "data-stat=\"tokens" not in (tmp_path / "run" / "report.html").read_text()
     assert "tokens_in" not in total["steps"]["exact_dedup"]
@@ -446,7 +447,7 @@ def test_transformer_classify_names_a_missing_model_directory(tmp_path):
 # -- thresher eval quality ----------------------------------------------------------------------------------
 @needs_fasttext_train
 def test_eval_quality_cross_validates_a_classifier_against_the_presets(tmp_path, capsys):
-    from thresher.eval import quality
+    from thresher_eval import quality
 
     rng = random.Random(5)
     rows = [{"text": _doc_text(GOOD_WORDS, rng), "label": 1} for _ in range(12)]
@@ -466,7 +467,7 @@ def test_eval_quality_cross_validates_a_classifier_against_the_presets(tmp_path,
 
 
 def test_folds_are_stratified():
-    from thresher.eval.quality import _folds
+    from thresher_eval.quality import _folds
 
     labels = [1] * 12 + [0] * 10
     fold = _folds(labels, 5, seed=0)

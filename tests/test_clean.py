@@ -19,7 +19,7 @@ from thresher.extract.clean import (
     parse_date,
 )
 from thresher.extract.lines import UNCASED_FILL, LineFeaturizer, feature_names, split_page
-from thresher.extract.train_clean import BOILER, BYLINE, TITLE, align_labels
+from thresher_eval.train_clean import BOILER, BYLINE, TITLE, align_labels
 
 SEEDS = Path(__file__).parent / "fixtures" / "seeds"
 
@@ -269,7 +269,7 @@ def test_two_stage_training_stacks_out_of_fold_scores() -> None:
     """The training script end to end on a toy set: stage 2 on out-of-fold stage-1 scores (inner folds by
     domain) gives a loadable model whose stage 2 reads the scores and their context."""
     from thresher.extract.lines import LineModel
-    from thresher.extract.train_clean import build_model_from, page_features
+    from thresher_eval.train_clean import build_model_from, page_features
 
     pages = []
     for k in range(6):

@@ -177,7 +177,7 @@ def test_a_batched_step_gets_batches_and_a_raise_costs_one_document(tmp_path):
 
 
 def test_a_second_run_into_the_same_directory_is_refused(small_warc, tmp_path):
-    from thresher.engines.rundir import RunDir
+    from thresher.rundir import RunDir
 
     run = tmp_path / "run"
     run.mkdir()
@@ -257,7 +257,7 @@ def _config(tmp_path: Path) -> Path:
 
 
 def test_the_line_says_ok_only_when_nothing_was_lost(tmp_path):
-    from thresher.engines.rundir import reconcile_line
+    from thresher.rundir import reconcile_line
 
     base = {"read": 10, "kept": 6, "rejected": 4, "errors": 0, "reconciled": True, "failed_tasks": [], "complete": True}
     assert reconcile_line(base) == "read 10 = kept 6 + rejected 4 + errors 0  [ok]"

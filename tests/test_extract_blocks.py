@@ -90,7 +90,7 @@ def test_features_are_the_same_alone_and_in_a_batch():
 
 def test_tree_inference_matches_lightgbm():
     lightgbm = pytest.importorskip("lightgbm")
-    from thresher.eval.train_extract import export
+    from thresher_eval.train_extract import export
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2000, 6)).astype(np.float32)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from thresher.document import Document
-from thresher.eval import lid as eval_lid
 from thresher.filters.lang import UNKNOWN, LanguageFilter, LanguageID, clean_for_lid, normalize_code
 from thresher.pipeline import make_step
+from thresher_eval import lid as eval_lid
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lang"
 FASTTEXT_MODEL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "lid" / "lid.176.ftz"

@@ -17,7 +17,6 @@ import zstandard
 from thresher.dedup.exact import ExactDedup
 from thresher.dedup.minhash import MinHashDedup
 from thresher.document import Document
-from thresher.engines.driver import execute
 from thresher.engines.local import LocalEngine
 from thresher.filters import scripts
 from thresher.filters.gopher import GopherQuality
@@ -25,6 +24,7 @@ from thresher.filters.lang import LanguageFilter, LanguageID, normalize_code
 from thresher.filters.multilingual import MultilingualQuality, fineweb2_code, language_settings, lid_threshold
 from thresher.filters.text import text_stats
 from thresher.pipeline import load_pipeline
+from thresher.run import run_and_report
 from thresher.runner import run_global_step
 
 FIXTURES = Path(__file__).parent / "fixtures" / "multilingual"
@@ -170,7 +170,7 @@ def test_multilingual_preset_partitions_kept_and_counts_per_language(tmp_path):
     path = tmp_path / "in.jsonl"
     path.write_bytes(b"".join(orjson.dumps({"id": lang, "text": text(lang)}) + b"\n" for lang in EXPECTED))
     pipeline = load_pipeline("multilingual")
-    total = execute([str(path)], tmp_path / "run", pipeline, LocalEngine(1), quiet=True)
+    total = run_and_report([str(path)], tmp_path / "run", pipeline, LocalEngine(1), quiet=True)
     assert total["reconciled"]
     kept = tmp_path / "run" / "kept"
     folders = sorted(p.name for p in kept.iterdir())

@@ -13,6 +13,7 @@ from thresher.engines.driver import execute
 from thresher.engines.local import LocalEngine
 from thresher.io.writers import OutputWriter
 from thresher.pipeline import pipeline_from_spec
+from thresher.run import run_and_report
 from thresher.schema import Schema, document_from_row
 
 # Every kind of input (WARC, JSONL with fields of its own, plain text, HTML) through steps that write
@@ -44,7 +45,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     out = {}
     for fmt in ("jsonl.zst", "parquet"):
         pipeline = pipeline_from_spec({**MIXED, "writer": {"format": fmt}})
-        total = execute([str(data)], base / fmt, pipeline, LocalEngine(1), quiet=True, group_bytes=1)
+        total = run_and_report([str(data)], base / fmt, pipeline, LocalEngine(1), quiet=True, group_bytes=1)
         assert total["reconciled"] and total["read"] == 12 and total["errors"] == 0
         assert 0 < total["kept"] < 12
         out[fmt] = base / fmt

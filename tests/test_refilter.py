@@ -7,8 +7,8 @@ from conftest import lorem, page, read_run, warc_record, write_warc
 
 from thresher.engines.driver import execute
 from thresher.engines.local import LocalEngine
-from thresher.engines.refilter import RefilterError, refilter
 from thresher.pipeline import pipeline_from_spec
+from thresher.refilter import RefilterError, refilter
 
 
 def _spec(gopher: dict, dedup: bool = False) -> dict:

@@ -14,7 +14,7 @@ import orjson
 def tmp_path(path: Path) -> Path:
     """Where ``path`` is written before its rename: hidden, and unique per process, so that two processes
     never write the same temporary file. A killed process's leftovers end in ``.tmp``; the next run of the
-    run directory removes them (``thresher.engines.rundir.remove_stale_tmp``)."""
+    run directory removes them (``thresher.rundir.RunDir.remove_stale_tmp``)."""
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 

@@ -11,13 +11,13 @@ import yaml
 
 # subcommand -> ("module:function", one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("thresher.engines.cli:run_cli", "run a pipeline over input files into a run directory (resumable)"),
-    "presets": ("thresher.engines.cli:presets_cli", "list the shipped presets, or print one"),
+    "run": ("thresher.run:run_cli", "run a pipeline over input files into a run directory (resumable)"),
+    "presets": ("thresher.run:presets_cli", "list the shipped presets, or print one"),
     "dedup": ("thresher.dedup.cli:cli", "show what MinHash dedup settings remove (--explain) before a run"),
     "clean": ("thresher.extract.clean:cli", "clean one page of extracted text: body, title, byline, comments (--json, --labels)"),
     "train": ("thresher.train:cli", "train a fastText classifier from positive and negative documents (train classifier)"),
-    "eval": ("thresher.eval.cli:cli", "score a component on a labelled data set (thresher eval NAME --help)"),
-    "refilter": ("thresher.engines.refilter:cli", "decide a finished run again under new filter thresholds, from its stored signals"),
+    "eval": ("thresher_eval.cli:cli", "score a component on a labelled data set (thresher eval NAME --help)"),
+    "refilter": ("thresher.refilter:cli", "decide a finished run again under new filter thresholds, from its stored signals"),
     "report": ("thresher.report.cli:cli", "(re)build a run directory's report.html"),
     "inspect": ("thresher.report.inspect:cli", "show why a document was kept or dropped, a rule's removals, the funnel"),
 }

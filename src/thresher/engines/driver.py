@@ -1,5 +1,6 @@
 """One run, whatever the engine: plan (or resume) the run directory, run each phase's pending tasks,
-then aggregate, reconcile and report."""
+then aggregate and reconcile. The dataset card and report.html are the command's to write
+(``thresher.run.run``): engines do not import ``report``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from thresher.atomic import read_json, write_json
-from thresher.engines.rundir import RunDir, RunInUse, aggregate, reconcile_line, run_ok, tokens_line
 from thresher.engines.tasks import (
     Phase,
     Task,
@@ -30,6 +30,7 @@ from thresher.io import fs, plan_shards
 from thresher.io.fs import local_dir
 from thresher.io.shards import DEFAULT_SHARD_BYTES
 from thresher.pipeline import Pipeline
+from thresher.rundir import RunDir, RunInUse, aggregate, reconcile_line, run_ok, tokens_line
 from thresher.schema import Schema
 
 
@@ -230,21 +231,7 @@ def _execute(run_dir: RunDir, tasks: list[Task], skipped: list[str], pipeline: P
                       str(summary)) from None
     if not failed and not keep_work:
         shutil.rmtree(run_dir.work, ignore_errors=True)
-    if not failed:
-        from thresher.report.card import write_card
-
-        write_card(run_dir.path, total, read_json(run_dir.plan_path), Schema.of(pipeline.steps),
-                   pipeline.writer.get("format", "jsonl.zst"))
-        _write_report(run_dir)
     return total
-
-
-def _write_report(run_dir: RunDir) -> None:
-    try:
-        from thresher.report import write_report
-    except ImportError:
-        return
-    write_report(run_dir.path)
 
 
 def _run_tasks(engine: Any, fn: Any, tasks: list[tuple], label: str, progress: Progress | None) -> list[str]:

@@ -30,12 +30,12 @@ import orjson
 
 from thresher.atomic import tmp_path, write_json
 from thresher.document import Document
-from thresher.engines.rundir import RunDir
 from thresher.filters.tokens import TOKENS
 from thresher.io import ReadError, Shard, read_shard
 from thresher.io.jsonl import read as read_jsonl
 from thresher.io.writers import JsonlWriter, OutputWriter, PartitionedWriter
 from thresher.pipeline import Pipeline
+from thresher.rundir import RunDir
 from thresher.runner import apply_step, batches, setup_steps
 from thresher.schema import Schema
 from thresher.steps import GlobalStep, Step

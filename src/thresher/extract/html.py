@@ -72,7 +72,7 @@ class Extract(MapStep):
 
     ``format: markdown`` keeps headings, list items, code and table cells as Markdown (thresher backend);
     ``comments`` puts reader comments in ``meta["comments"]`` (thresher backend); ``model`` names another
-    block model file (``python -m thresher.eval.train_extract`` writes one)."""
+    block model file (``python -m thresher_eval.train_extract`` writes one)."""
 
     name = "extract"
     produces_text = True

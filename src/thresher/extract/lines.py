@@ -122,7 +122,7 @@ def word_hash(word: str) -> int:
     return h
 
 
-# Mean of these features over the WCXB lines that have cased letters (train_clean.py prints them).
+# Mean of these features over the WCXB lines that have cased letters (thresher_eval/train_clean.py prints them).
 UNCASED_FILL = {"upper_frac": 0.153, "titlecase_frac": 0.601}
 
 FEATURES_OWN = [

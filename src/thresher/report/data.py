@@ -24,9 +24,9 @@ import orjson
 import xxhash
 
 from thresher.atomic import read_json, write_json
-from thresher.engines.rundir import RunDir, aggregate
 from thresher.io.jsonl import open_bytes
 from thresher.pipeline import step_entries
+from thresher.rundir import RunDir, aggregate
 from thresher.schema import reason_from_row, unpack_struct
 
 JSONL_ENDINGS = (".jsonl.zst", ".jsonl")

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from thresher.engines.rundir import tokens_line
 from thresher.report.data import (
     Samples,
     bucket_low,
@@ -27,6 +26,7 @@ from thresher.report.data import (
     load_summary,
     reader_drops,
 )
+from thresher.rundir import tokens_line
 
 # One colour per chart (tests look for them in a screenshot: keep them distinct and opaque).
 COLORS = {

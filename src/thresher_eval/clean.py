@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from thresher.extract.train_clean import BODY, domain_folds, load_wcxb
+from thresher_eval.train_clean import BODY, domain_folds, load_wcxb
 
 TOKEN_RE = re.compile(r"\w+")
 
@@ -122,7 +122,7 @@ def cross_validate(pages: list[dict[str, Any]], data_dir: Path, folds: int, hidd
     Returns the masks and each fold's pair."""
     from thresher.extract.clean import Cleaner
     from thresher.extract.lines import LineFeaturizer, LineModel
-    from thresher.extract.train_clean import build_model_from, derive_stopwords, page_features
+    from thresher_eval.train_clean import build_model_from, derive_stopwords, page_features
 
     stopwords, cjk = derive_stopwords(data_dir)
     feats = page_features(LineFeaturizer(stopwords, cjk), pages)

@@ -1,11 +1,11 @@
 """Train the ``thresher`` extract backend's block classifier, reproducibly.
 
-    python -m thresher.eval.train_extract --data ../shared/data [--out src/thresher/models/extract_blocks.npz]
+    python -m thresher_eval.train_extract --data ../shared/data [--out src/thresher/models/extract_blocks.npz]
 
 Labels are derived, not hand-made: every page of ``wcxb-dev`` (and ``cleaneval-dev``) is cut into blocks
 exactly as the backend cuts it (``extract/blocks.py``), and each block is labelled by aligning its words
 with the page's gold main content (the ``clean`` model's alignment, ``train_clean.align_labels``): a block
-whose words are mostly matched is body. The classifier is LightGBM's gradient boosting (dev extra; 5x
+whose words are mostly matched is body. The classifier is LightGBM's gradient boosting (eval extra; 5x
 scikit-learn's histogram boosting here, for the same trees), exported to flat arrays that numpy
 evaluates (``block_model.TreeEnsemble``). One thread and fixed seeds: the same data gives the same file.
 
@@ -31,14 +31,18 @@ from urllib.parse import urlsplit
 import numpy as np
 import orjson
 
+from thresher import models
 from thresher.extract.block_model import TreeEnsemble, featurize, page_vector, stage2_features, with_pages
-from thresher.extract.blocks import Blocks, page_blocks
-from thresher.extract.head import Head, read_head
+from thresher.extract.blocks import Blocks
+from thresher.extract.extractor import decode, parse_page
+from thresher.extract.head import Head
 from thresher.extract.lines import LineModel
-from thresher.extract.train_clean import BODY, align_labels
+from thresher_eval import require
+from thresher_eval.train_clean import BODY, align_labels
 
 SEED = 1234
-MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "extract_blocks.npz"
+# the shipped model lives in the product package, which reads it with importlib.resources
+MODEL_PATH = Path(models.__file__).resolve().parent / "extract_blocks.npz"
 # Hyper-parameters, fixed in advance (not tuned per fold).
 STAGE1 = {"n_estimators": 200, "learning_rate": 0.08, "num_leaves": 31, "max_depth": 8,
           "min_child_samples": 40, "reg_lambda": 1.0, "colsample_bytree": 0.8}
@@ -49,11 +53,8 @@ BODY_THRESHOLD = 0.35  # chosen by `thresher eval extract` (nested selection ove
 
 def parse(raw: bytes) -> tuple[str, Blocks, Head]:
     """HTML bytes -> (decoded page, blocks, head), as the backend does it."""
-    from resiliparse.parse.encoding import bytes_to_str, detect_encoding
-    from selectolax.lexbor import LexborHTMLParser
-
-    page = bytes_to_str(raw, detect_encoding(raw))
-    return page, page_blocks(LexborHTMLParser(page)), read_head(page)
+    page = decode(raw)
+    return (page, *parse_page(page))
 
 
 def _cleaneval_gold(text: str) -> str:
@@ -195,12 +196,14 @@ def train(pages: list[dict[str, Any]], x: np.ndarray, bounds: np.ndarray, pv: np
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m thresher.eval.train_extract", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m thresher_eval.train_extract", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True, help="the shared data folder (wcxb-dev, cleaneval-dev)")
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
     ap.add_argument("--cache", type=Path, default=None, help="pickle of the parsed pages, reused if present")
     args = ap.parse_args(argv)
+    if not require("python -m thresher_eval.train_extract", ["lightgbm"]):
+        return 2
     pages = load_pages(args.data, args.cache)
     x, bounds, pv = page_matrix(pages, LineModel.load().featurizer)
     arrays = train(pages, x, bounds, pv)

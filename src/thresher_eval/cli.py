@@ -1,9 +1,11 @@
+"""``thresher eval NAME``: route to one evaluator, once its packages are known to be installed."""
+
 from __future__ import annotations
 
 import importlib
 import sys
 
-from thresher.eval import EVALUATORS
+from thresher_eval import EVALUATORS, require
 
 
 def cli(argv: list[str]) -> int:
@@ -14,5 +16,8 @@ def cli(argv: list[str]) -> int:
         print(f"{'thresher eval: ' + problem if problem else ''}usage: thresher eval NAME --data DIR [...]\n"
               f"evaluators: {names}", file=sys.stdout if asked_help else sys.stderr)
         return 0 if asked_help else 2
-    module, _, func = EVALUATORS[argv[0]].partition(":")
+    target, needs = EVALUATORS[argv[0]]
+    if not require(f"thresher eval {argv[0]}", needs):
+        return 2
+    module, _, func = target.partition(":")
     return int(getattr(importlib.import_module(module), func)(argv[1:]) or 0)

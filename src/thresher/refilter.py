@@ -30,10 +30,12 @@ import orjson
 
 from thresher.atomic import read_json, write_json
 from thresher.document import Document
-from thresher.engines.rundir import RunDir, aggregate
 from thresher.engines.tasks import _bucket, _site, pipeline_key
 from thresher.io.writers import OutputWriter
 from thresher.pipeline import Pipeline, load_pipeline, pipeline_from_spec
+from thresher.report import write_card_and_report
+from thresher.report.data import iter_lines, output_files
+from thresher.rundir import RunDir, aggregate
 from thresher.schema import Schema, document_from_row
 from thresher.steps import FilterStep, GlobalStep, Step
 
@@ -97,8 +99,6 @@ class _Stats:
 
 def refilter(run_dir: str | Path, output: str | Path, pipeline: Pipeline) -> dict[str, Any]:
     """Write ``output``: the run in ``run_dir`` decided again under ``pipeline``. Returns its summary."""
-    from thresher.report.data import iter_lines, output_files
-
     started = time.time()
     src, dst = RunDir(run_dir), RunDir(output)
     if not src.plan_path.exists() or not (src.stats / "summary.json").exists():
@@ -171,14 +171,7 @@ def refilter(run_dir: str | Path, output: str | Path, pipeline: Pipeline) -> dic
     write_json(dst.plan_path, {**plan, "pipeline": pipeline.spec, "pipeline_key": pipeline_key(pipeline),
                                "pipeline_name": pipeline.name, "steps": [s.name for s in pipeline.steps],
                                "schema": schema.to_dict(), "refiltered_from": str(src.path)})
-    from thresher.report.card import write_card
-
-    write_card(dst.path, total, read_json(dst.plan_path), schema, fmt)
-    try:
-        from thresher.report import write_report
-    except ImportError:
-        return total
-    write_report(dst.path)
+    write_card_and_report(dst.path, total, pipeline)
     return total
 
 

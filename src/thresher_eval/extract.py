@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from thresher.eval.clean import word_f1
+from thresher_eval.clean import word_f1
 
 
 def _baselines(pages: list[dict[str, Any]], data_dir: Path, names: list[str]) -> dict[str, np.ndarray]:
@@ -57,11 +57,11 @@ def cross_validate(pages: list[dict[str, Any]], folds: int) -> tuple[np.ndarray,
     """Word-F1 of the thresher backend on every page, from a model that never saw the page's domain; of
     the oracle (the aligned block labels: the ceiling of any block selection); and each test fold's body
     threshold, chosen without its labels: the one of ``THRESHOLDS`` that scores best on the other folds."""
-    from thresher.eval.train_extract import domain_folds, page_matrix, train
     from thresher.extract.block_model import BlockModel, keep_mask
     from thresher.extract.blocks import blocks_text
     from thresher.extract.lines import LineModel
-    from thresher.extract.train_clean import BODY
+    from thresher_eval.train_clean import BODY
+    from thresher_eval.train_extract import domain_folds, page_matrix, train
 
     x, bounds, pv = page_matrix(pages, LineModel.load().featurizer)
     sizes = np.diff(bounds)
@@ -104,7 +104,7 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("--cache", type=Path, default=None, help="pickle of the parsed pages, reused if present")
     ap.add_argument("--no-trafilatura", action="store_true", help="skip trafilatura (about 2 minutes)")
     args = ap.parse_args(argv)
-    from thresher.eval.train_extract import load_pages
+    from thresher_eval.train_extract import load_pages
 
     pages = load_pages(args.data, args.cache)
     f1, oracle, thresholds = cross_validate(pages, args.folds)

@@ -1,12 +1,30 @@
-"""``thresher run`` and ``thresher presets``."""
+"""``thresher run`` and ``thresher presets``; ``run()``, a run as the command makes it, for Python callers."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from thresher.io.shards import DEFAULT_SHARD_BYTES
+
+if TYPE_CHECKING:
+    from thresher.pipeline import Pipeline
+
+
+def run_and_report(inputs: list[str], output: str | Path, pipeline: Pipeline, engine: Any, **options: Any) -> dict[str, Any]:
+    """Run (or resume) ``pipeline`` over ``inputs`` into the run directory ``output`` (``execute``, whose
+    keyword options it takes), then, when the run is complete, write its dataset card and report.html.
+    Returns the run's summary. Imports inside: `thresher presets` and `--help` stay quick."""
+    from thresher.engines.driver import execute
+    from thresher.io.fs import local_dir
+    from thresher.report import write_card_and_report
+
+    total = execute(inputs, output, pipeline, engine, **options)
+    if total["complete"]:
+        write_card_and_report(local_dir(str(output)), total, pipeline)
+    return total
 
 
 def make_engine(name: str, workers: int | None, address: str | None = None, ray_tmp: str | None = None):
@@ -55,9 +73,9 @@ def run_cli(argv: list[str]) -> int:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     args = parser.parse_args(argv)
 
-    from thresher.engines.driver import RunError, execute, summary_lines
-    from thresher.engines.rundir import run_ok
+    from thresher.engines.driver import RunError, summary_lines
     from thresher.pipeline import load_pipeline
+    from thresher.rundir import run_ok
 
     try:
         pipeline = load_pipeline(args.preset, args.config)
@@ -76,7 +94,7 @@ def run_cli(argv: list[str]) -> int:
         print(f"thresher run: {exc}", file=sys.stderr)
         return 2
     try:
-        total = execute(args.inputs, args.output, pipeline, engine, fmt=args.format,
+        total = run_and_report(args.inputs, args.output, pipeline, engine, fmt=args.format,
                         shard_bytes=int(args.shard_mb * 2**20), restart=args.restart, quiet=args.quiet,
                         keep_work=args.keep_work,
                         group_bytes=int(args.task_mb * 2**20) if args.task_mb else None)

@@ -1,6 +1,6 @@
 """Train the ``clean`` line model from WCXB pages, reproducibly.
 
-    python -m thresher.extract.train_clean --data ../shared/data [--out src/thresher/models/clean_lines.json]
+    python -m thresher_eval.train_clean --data ../shared/data [--out src/thresher/models/clean_lines.json]
 
 The task is derived, not hand-labelled: each WCXB page's HTML is turned into page text with all its
 boilerplate (resiliparse ``extract_plain_text(main_content=False)``, one block per line, the form of a WET
@@ -11,7 +11,7 @@ are title, short lines holding the gold author or publication date are byline/da
 The stopword list is derived too: the most frequent words of each language of the lingua sentences
 (``lid/lingua-sentences``), plus the most frequent characters of Chinese and Japanese.
 
-Needs scikit-learn (dev extra); the result is a JSON file read by numpy alone. Fixed seeds throughout.
+Needs scikit-learn (the eval extra); the result is a JSON file read by numpy alone. Fixed seeds throughout.
 """
 
 from __future__ import annotations
@@ -30,12 +30,15 @@ from urllib.parse import urlsplit
 import numpy as np
 import orjson
 
+from thresher import models
 from thresher.extract.lines import LineFeaturizer, feature_names, split_page, stage2_inputs
+from thresher_eval import require
 
 TOKEN_RE = re.compile(r"\w+")
 BOILER, BODY, TITLE, BYLINE = 0, 1, 2, 3
 SEED = 1234
-MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "clean_lines.json"
+# the shipped model lives in the product package, which reads it with importlib.resources
+MODEL_PATH = Path(models.__file__).resolve().parent / "clean_lines.json"
 
 
 # --------------------------------------------------------------------------- data
@@ -259,7 +262,7 @@ def build_model(data_dir: Path, pages: list[dict[str, Any]], hidden: int = 32,
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m thresher_eval.train_clean", description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/clean/wcxb_lines.pkl"))
@@ -267,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--body-threshold", type=float, default=0.35, help="chosen by thresher eval clean (nested CV)")
     ap.add_argument("--stages", type=int, default=2, choices=(1, 2))
     args = ap.parse_args(argv)
+    if not require("python -m thresher_eval.train_clean", ["sklearn"]):
+        return 2
     np.random.seed(SEED)
     pages = load_wcxb(args.data, args.cache)
     model = build_model(args.data, pages, hidden=args.hidden, body_threshold=args.body_threshold,
