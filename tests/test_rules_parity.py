@@ -98,3 +98,16 @@ def test_one_character_chunks_are_one_token():
     joined = " ".join(chars)
     assert text_module._TOKEN_PLAIN.findall(joined) == chars
     assert text_module._TOKEN_URL.findall(joined) == chars
+
+
+@given(st.lists(st.sampled_from(["a", "Zé", "9", "１", "½", "...", "—", "#", "(", ")", "'s", "a1", "_", "\x07", "。",
+                                 "’", "••", "x-y", "Москва", " ", "\n"]), max_size=40).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_symbol_and_alphabetic_counts_match_the_plain_definitions(text):
+    stats = TextStats(text)
+    punct = text_module.PUNCTUATION_CHARS
+    plain = [w for w in stats.words if not all(c in punct for c in w)]
+    assert stats.non_symbol_words == plain
+    assert stats.non_symbol_count == len(plain) and stats.non_symbol_chars == sum(map(len, plain))
+    # "alphabetic" as the rule has always read it: a letter-class character (\w, not a digit or "_"; "½" is one)
+    assert stats.alpha_word_count == sum(1 for w in stats.words if re.search(r"[^\W\d_]", w))

@@ -48,7 +48,7 @@ class GopherQuality(FilterStep):
 
     def signals(self, doc: Document) -> dict[str, float]:
         st = text_stats(doc)
-        text, n_tokens, words = st.text, len(st.words), st.non_symbol_words
+        text, n_tokens, n_words = st.text, len(st.words), st.non_symbol_count
         lines = st.lines
         n_lines = len(lines)
         # lstrip/rstrip per line, in C (map over str methods): only over lines, not characters
@@ -57,8 +57,8 @@ class GopherQuality(FilterStep):
         stop = (st.distinct_stop_words if self.stop_words is STOP_WORDS
                 else len(self.stop_words.intersection(st.words)))
         sig = {
-            "gopher_words": len(words),
-            "gopher_mean_word_length": ratio(sum(map(len, words)), len(words)),
+            "gopher_words": n_words,
+            "gopher_mean_word_length": ratio(st.non_symbol_chars, n_words),
             "gopher_hash_ratio": ratio(text.count("#"), n_tokens),
             "gopher_ellipsis_ratio": ratio(text.count("...") + text.count("…"), n_tokens),
             "gopher_bullet_lines_ratio": ratio(bullets, n_lines),

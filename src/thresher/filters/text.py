@@ -18,12 +18,18 @@ whitespace, peel prefix/suffix punctuation off each chunk, split infixes only be
 splits them (``well-known`` -> 3 tokens, ``AI/ML``, ``10-20``; but ``COVID-19``, ``1,000``, ``10:30``,
 ``AT&T``, ``U.S.``, ``Mr.`` stay whole), clitics apart (``it's`` -> ``it 's``), URLs whole. Measured
 against spaCy in ``bench/README.md`` (agreement of the decisions, and the disagreement classes).
+
+Word n-grams (Gopher repetition) are computed in bulk: one 64-bit hash per word, n-gram hashes combined
+from them with numpy, one sort per n over only the positions whose (n-1)-gram repeats; the most frequent
+n-gram and Gopher's left-to-right duplicate scan come from that same sort (``_Level``). The figures are
+those of the per-n ``np.unique`` code they replace, on the same hash values (tests/test_rules_parity.py).
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from itertools import filterfalse
@@ -154,8 +160,6 @@ def word_splitter(script: str | None) -> WordSplitter | None:
     return _WORD_SPLITTERS.get(script) if script else None
 
 
-_PARAGRAPH_BREAK = re.compile(r"\n{2,}")
-
 STOP_WORDS = frozenset(("the", "be", "to", "of", "and", "that", "have", "with"))
 
 
@@ -195,17 +199,41 @@ class TextStats:
         self.__dict__.update(known)
 
     @cached_property
-    def non_symbol_words(self) -> list[str]:
-        # most tokens start with a letter or digit: a set lookup settles them, the regex the rest
+    def _not_alpha(self) -> Counter[str]:
+        """The tokens that are not all letters (numbers, punctuation, mixed), counted: the only ones the symbol
+        and alphabetic rules need to look at (no letter is a punctuation character). ``str.isalpha`` settles
+        the others in C, and each distinct token here is looked at once."""
+        return Counter(filterfalse(str.isalpha, self.words))
+
+    @cached_property
+    def _symbols(self) -> set[str]:
+        """Distinct symbol words: tokens with no character outside ``PUNCTUATION_CHARS``."""
         punct, search = PUNCTUATION_CHARS, _NON_PUNCT.search
-        return [w for w in self.words if w[0] not in punct or search(w)]
+        # most tokens start with a letter or digit: a set lookup settles them, the regex the rest
+        return {w for w in self._not_alpha if not (w[0] not in punct or search(w))}
+
+    @cached_property
+    def non_symbol_words(self) -> list[str]:
+        symbols = self._symbols
+        return list(filterfalse(symbols.__contains__, self.words)) if symbols else list(self.words)
+
+    @cached_property
+    def non_symbol_count(self) -> int:
+        """``len(non_symbol_words)``, without building the list."""
+        counts = self._not_alpha
+        return len(self.words) - sum(counts[w] for w in self._symbols)
+
+    @cached_property
+    def non_symbol_chars(self) -> int:
+        """``sum(map(len, non_symbol_words))``, without building the list."""
+        counts = self._not_alpha
+        return sum(map(len, self.words)) - sum(counts[w] * len(w) for w in self._symbols)
 
     @cached_property
     def alpha_word_count(self) -> int:
         """Words with at least one alphabetic character."""
-        # str.isalpha settles most tokens in C; the regex only sees numbers, symbols and mixed tokens
-        rest = [w for w in self.words if not w.isalpha()]
-        return len(self.words) - len(rest) + sum(map(bool, map(_HAS_ALPHA.search, rest)))
+        rest, search = self._not_alpha, _HAS_ALPHA.search
+        return len(self.words) - rest.total() + sum(c for w, c in rest.items() if search(w))
 
     @cached_property
     def distinct_stop_words(self) -> int:
@@ -432,7 +460,6 @@ class _Level:
         later = np.flatnonzero(~first)  # occurrences after the first, in order
         if len(later) == 0:
             return _EMPTY
-        # from index j: the first later occurrence at or after j (k: none)
         firsts_before = np.concatenate(([0], np.cumsum(first)))  # first occurrences among indices < j
         # from index j: the first later occurrence at or after j (k: none); j - firsts_before[j] of them are < j
         next_later = np.append(later, k)[np.arange(k + 1) - firsts_before]
