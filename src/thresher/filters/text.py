@@ -365,8 +365,7 @@ class TextStats:
         if n_grams <= 0:
             return 0
         best, pos = self._ngram_level(n).top()
-        c = self._word_len_cumsum
-        return best * (int(c[pos + n] - c[pos]) + n - 1)
+        return best * (sum(map(len, self.words[pos:pos + n])) + n - 1)
 
     def duplicate_ngram_chars(self, n: int) -> int:
         """Characters in repeated n-grams, scanning left to right and jumping over a repeat (Gopher).
@@ -378,9 +377,16 @@ class TextStats:
         repeated = level.positions
         if len(repeated) == 0:
             return 0
-        counted = level.scan(n)
+        return self._ngram_chars_at(level.scan(n), n)
+
+    def _ngram_chars_at(self, starts: np.ndarray, n: int) -> int:
+        """Characters of the words of the n-grams starting at ``starts``: summed directly when they are few
+        (most pages), from the cumulative word lengths when they are many."""
+        words = self.words
+        if "_word_len_cumsum" not in self.__dict__ and len(starts) * n * 8 < len(words):
+            return sum(sum(map(len, words[p:p + n])) for p in starts.tolist())
         c = self._word_len_cumsum
-        return int((c[counted + n] - c[counted]).sum())
+        return int((c[starts + n] - c[starts]).sum())
 
 
 _NGRAM_P = np.uint64(0x100000001B3)
