@@ -469,8 +469,14 @@ class _Level:
         firsts_before = np.concatenate(([0], np.cumsum(first)))  # first occurrences among indices < j
         # from index j: the first later occurrence at or after j (k: none); j - firsts_before[j] of them are < j
         next_later = np.append(later, k)[np.arange(k + 1) - firsts_before]
+        # Runs of later occurrences at consecutive positions (a repeated passage): from index i in one, the
+        # scan counts i, i + n, i + 2n, ... to the run's end without skipping a first occurrence.
+        broken = first[:-1] | first[1:] | (np.diff(positions) != 1)  # indices t and t + 1 not in one run
+        run_ends = np.append(np.flatnonzero(broken), k - 1)
+        run_last = run_ends[np.concatenate(([0], np.cumsum(broken)))]  # last index of the run holding t
         jump = np.append(np.searchsorted(positions, positions + n), k)  # first index at or past the jump
-        nl, jp, fb, grp, is_first = (memoryview(a) for a in (next_later, jump, firsts_before, group, first))
+        nl, jp, fb, grp, is_first, rl = (memoryview(a) for a in (next_later, jump, firsts_before, group, first,
+                                                                run_last))
         unseen: set[int] = set()
         counted: list[int] = []
         i = nl[0]
@@ -479,6 +485,10 @@ class _Level:
                 unseen.discard(grp[i])
                 i = nl[i + 1]
                 continue
+            if not unseen and rl[i] - i >= n:  # along a run: counted every n, then jump from the last one
+                last = i + (rl[i] - i) // n * n
+                counted.extend(range(i, last, n))
+                i = last
             counted.append(i)
             j = jp[i]
             if fb[j] != fb[i + 1]:  # the jump skips first occurrences: their n-grams are not remembered
