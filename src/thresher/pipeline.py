@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import pickle
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import orjson
 import yaml
 
 from thresher.document import Document
@@ -118,9 +118,11 @@ class Pipeline:
         return run_steps(self.steps, docs, Path(workdir) if workdir is not None else None)
 
     def fingerprint(self) -> str:
-        """Identifies the configuration, so a resumed run refuses a changed pipeline."""
-        data = self.spec if self.spec is not None else {"steps": [type(s).__name__ for s in self.steps]}
-        return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+        """Identifies the configuration: a resumed run refuses a changed pipeline (``state/plan.json``), and
+        each worker process sets a pipeline up once (``engines/tasks.py:ready_pipeline``)."""
+        # pickle is deterministic for a spec (plain data); a pipeline built in code hashes its steps
+        blob = pickle.dumps(self.spec if self.spec is not None else self.steps)
+        return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def step_entries(raw_steps: list[Any]) -> list[tuple[str, dict[str, Any] | None]]:

@@ -30,13 +30,14 @@ import orjson
 
 from thresher.atomic import read_json, write_json
 from thresher.document import Document
-from thresher.engines.tasks import _bucket, _site, pipeline_key
+from thresher.engines.tasks import _bucket
 from thresher.io.writers import OutputWriter
 from thresher.pipeline import Pipeline, load_pipeline, pipeline_from_spec
 from thresher.report import write_card_and_report
 from thresher.report.data import iter_lines, output_files
 from thresher.rundir import RunDir, aggregate
 from thresher.schema import Schema, document_from_row
+from thresher.sites import site_label
 from thresher.steps import FilterStep, GlobalStep, Step
 
 
@@ -168,7 +169,7 @@ def refilter(run_dir: str | Path, output: str | Path, pipeline: Pipeline) -> dic
     total.update(failed_tasks=[], complete=True, pipeline=pipeline.name, refiltered_from=str(src.path),
                  orphaned_duplicates=orphaned, wall_seconds=round(time.time() - started, 3))
     write_json(dst.stats / "summary.json", total)
-    write_json(dst.plan_path, {**plan, "pipeline": pipeline.spec, "pipeline_key": pipeline_key(pipeline),
+    write_json(dst.plan_path, {**plan, "pipeline": pipeline.spec, "pipeline_key": pipeline.fingerprint(),
                                "pipeline_name": pipeline.name, "steps": [s.name for s in pipeline.steps],
                                "schema": schema.to_dict(), "refiltered_from": str(src.path)})
     write_card_and_report(dst.path, total, pipeline)
@@ -208,7 +209,7 @@ def _write(doc: Document, kept_out: OutputWriter, rejected_out: OutputWriter, st
         kept_out.write(doc)
     else:
         stats.reasons[doc.reason.key] += 1
-        stats.removed_by_site[_site(doc.url)] += 1
+        stats.removed_by_site[site_label(doc.url)] += 1
         rejected_out.write(doc)
 
 

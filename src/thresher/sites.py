@@ -17,3 +17,9 @@ def site_of(url: str | None) -> str:
     except ValueError:
         return ""
     return host[4:] if host.startswith("www.") else host
+
+
+def site_label(url: str | None) -> str:
+    """``site_of``, or ``(no site)`` where the URL gives none: how the run's stats and report name a site
+    (``removed_by_site``)."""
+    return site_of(url) or "(no site)"

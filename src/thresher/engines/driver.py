@@ -20,7 +20,6 @@ from thresher.engines.tasks import (
     group_shards,
     merge_marker,
     phases_of,
-    pipeline_key,
     resolve_done,
     run_merge,
     run_resolve,
@@ -126,7 +125,7 @@ def plan_tasks(inputs: list[str], fmt: str | None, shard_bytes: int, workers: in
 def plan_run(run_dir: RunDir, inputs: list[str], pipeline: Pipeline, fmt: str | None,
              shard_bytes: int, workers: int, group_bytes: int | None = None) -> tuple[list[Task], list[str]]:
     """The tasks of a new run (planned and saved in ``state/plan.json``), or of the run being resumed."""
-    key = pipeline_key(pipeline)
+    key = pipeline.fingerprint()
     if run_dir.plan_path.exists():
         plan = read_json(run_dir.plan_path)
         if "tasks" not in plan:

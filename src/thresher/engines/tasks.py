@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import copy
 import functools
-import hashlib
-import pickle
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
@@ -38,6 +35,7 @@ from thresher.pipeline import Pipeline
 from thresher.rundir import RunDir
 from thresher.runner import apply_step, batches, setup_steps
 from thresher.schema import Schema
+from thresher.sites import site_label
 from thresher.steps import GlobalStep, Step
 
 
@@ -99,17 +97,12 @@ def segments(pipeline: Pipeline) -> list[list[Step]]:
     return segs
 
 
-def pipeline_key(pipeline: Pipeline) -> str:
-    blob = pickle.dumps(pipeline.spec if pipeline.spec is not None else pipeline.steps)  # deterministic for specs
-    return hashlib.sha256(blob).hexdigest()[:16]
-
-
 # Per worker process: pipelines already set up, so models load once per process, not once per shard.
 _READY: dict[tuple[str, str], Pipeline] = {}
 
 
 def ready_pipeline(run_dir: RunDir, pipeline: Pipeline) -> Pipeline:
-    key = (pipeline_key(pipeline), str(run_dir.path))
+    key = (pipeline.fingerprint(), str(run_dir.path))
     if key not in _READY:
         ready = copy.deepcopy(pipeline)  # this process's own: the caller's pipeline is never set up or changed
         setup_steps(ready.steps, run_dir.state)
@@ -126,7 +119,7 @@ def _forget_on_failure(task: Callable) -> Callable:
         try:
             return task(run_dir, pipeline, *args, **kwargs)
         except BaseException:
-            _READY.pop((pipeline_key(pipeline), str(run_dir.path)), None)
+            _READY.pop((pipeline.fingerprint(), str(run_dir.path)), None)
             raise
 
     return run
@@ -139,14 +132,6 @@ def _bucket(n: int) -> str:
     low = 1 << (n.bit_length() - 1)
     return f"{low}-{2 * low - 1}"
 
-
-def _site(url: str | None) -> str:
-    if not url:
-        return "(no url)"
-    try:
-        return urlsplit(url).hostname or "(no host)"
-    except ValueError:
-        return "(bad url)"
 
 
 @_forget_on_failure
@@ -297,7 +282,7 @@ class ShardCounts:
 
     def count_rejected(self, doc: Document) -> None:
         self.reasons[doc.reason.key] += 1
-        self.removed_by_site[_site(doc.url)] += 1
+        self.removed_by_site[site_label(doc.url)] += 1
         lang = self._language(doc)
         lang["rejected"] += 1
         lang["reasons"][doc.reason.key] = lang["reasons"].get(doc.reason.key, 0) + 1
