@@ -143,7 +143,9 @@ CENTRES = [
     ("HTML parse", lambda f, fn: "HTMLTree" in fn or fn == "parse_from_bytes" or fn == "parse"),
     ("Gopher repetition (n-grams, lines, paragraphs)", lambda f, fn: f.endswith("filters/gopher.py") and "Repetition" in fn
      or fn in ("ngram_hashes", "repeated_positions", "top_ngram_chars", "duplicate_ngram_chars", "duplicates",
-               "_word_hashes", "_word_len_cumsum", "_unique1d", "unique")),
+               "_word_hashes", "_word_len_cumsum", "_unique1d", "unique", "argsort")
+     or f.endswith("filters/text.py") and fn in ("_ngram_level", "__init__", "_groups", "top", "scan", "_scan_exact",
+                                                 "_ngram_chars_at", "rep_lines", "paragraphs")),
     ("C4 lines (sentence counting, line rules)", lambda f, fn: f.endswith("filters/c4.py")),
     ("language ID (cld2)", lambda f, fn: "cld2" in f or fn == "detect" or f.endswith("filters/lang.py")),
     ("MinHash", lambda f, fn: "minhash" in f or "hashing.py" in f or "rensa" in fn),

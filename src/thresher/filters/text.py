@@ -18,14 +18,21 @@ whitespace, peel prefix/suffix punctuation off each chunk, split infixes only be
 splits them (``well-known`` -> 3 tokens, ``AI/ML``, ``10-20``; but ``COVID-19``, ``1,000``, ``10:30``,
 ``AT&T``, ``U.S.``, ``Mr.`` stay whole), clitics apart (``it's`` -> ``it 's``), URLs whole. Measured
 against spaCy in ``bench/README.md`` (agreement of the decisions, and the disagreement classes).
+
+Word n-grams (Gopher repetition) are computed in bulk: one 64-bit hash per word, n-gram hashes combined
+from them with numpy, one sort per n over only the positions whose (n-1)-gram repeats; the most frequent
+n-gram and Gopher's left-to-right duplicate scan come from that same sort (``_Level``). The figures are
+those of the per-n ``np.unique`` code they replace, on the same hash values (tests/test_rules_parity.py).
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cached_property
+from itertools import filterfalse
 
 import numpy as np
 
@@ -90,6 +97,11 @@ _PEELED = frozenset(",;:!?)")
 # ... and so is one plus a period, unless the chunk is an abbreviation the regex keeps whole (``Mr.``, or
 # one ASCII letter: those chunks are left to the regex).
 _KEEPS_PERIOD = frozenset(_ABBREVIATIONS.split("|")[:-1])
+# The regex's tokens of the other chunks ("it's", "well-known", "--", "(see"), remembered per chunk: the
+# same few thousand recur across pages, and the regex costs microseconds a chunk. A plain dict of short chunks,
+# emptied when it grows past the bound (the lists are never mutated: they are only copied into a text's tokens).
+_CHUNK_TOKENS: tuple[dict[str, list[str]], dict[str, list[str]]] = ({}, {})  # [urls]
+_CHUNK_MEMO_SIZE, _CHUNK_MEMO_LEN = 50_000, 64  # entries, characters of a remembered chunk
 
 
 def tokenize(text: str, urls: bool | None = None) -> list[str]:
@@ -101,6 +113,10 @@ def tokenize(text: str, urls: bool | None = None) -> list[str]:
     if urls is None:
         urls = "://" in text
     findall = (_TOKEN_URL if urls else _TOKEN_PLAIN).findall
+    memo = _CHUNK_TOKENS[urls]
+    if len(memo) > _CHUNK_MEMO_SIZE:
+        memo.clear()
+    known = memo.get
     peeled, keeps_period = _PEELED, _KEEPS_PERIOD
     out: list[str] = []
     append, extend = out.append, out.extend
@@ -112,8 +128,15 @@ def tokenize(text: str, urls: bool | None = None) -> list[str]:
         if head.isalnum() and (last in peeled or (last == "." and len(head) > 1 and head not in keeps_period)):
             append(head)
             append(last)
+        elif not head:  # one character: always one token (checked for every code point in the tests)
+            append(chunk)
         else:
-            extend(findall(chunk))
+            tokens = known(chunk)
+            if tokens is None:
+                tokens = findall(chunk)
+                if len(chunk) <= _CHUNK_MEMO_LEN:
+                    memo[chunk] = tokens
+            extend(tokens)
     return out
 
 
@@ -136,8 +159,6 @@ def word_splitter(script: str | None) -> WordSplitter | None:
     """The splitter registered for ``script``, or None for the default (:func:`tokenize`)."""
     return _WORD_SPLITTERS.get(script) if script else None
 
-
-_PARAGRAPH_BREAK = re.compile(r"\n{2,}")
 
 STOP_WORDS = frozenset(("the", "be", "to", "of", "and", "that", "have", "with"))
 
@@ -178,17 +199,41 @@ class TextStats:
         self.__dict__.update(known)
 
     @cached_property
-    def non_symbol_words(self) -> list[str]:
-        # most tokens start with a letter or digit: a set lookup settles them, the regex the rest
+    def _not_alpha(self) -> Counter[str]:
+        """The tokens that are not all letters (numbers, punctuation, mixed), counted: the only ones the symbol
+        and alphabetic rules need to look at (no letter is a punctuation character). ``str.isalpha`` settles
+        the others in C, and each distinct token here is looked at once."""
+        return Counter(filterfalse(str.isalpha, self.words))
+
+    @cached_property
+    def _symbols(self) -> set[str]:
+        """Distinct symbol words: tokens with no character outside ``PUNCTUATION_CHARS``."""
         punct, search = PUNCTUATION_CHARS, _NON_PUNCT.search
-        return [w for w in self.words if w[0] not in punct or search(w)]
+        # most tokens start with a letter or digit: a set lookup settles them, the regex the rest
+        return {w for w in self._not_alpha if not (w[0] not in punct or search(w))}
+
+    @cached_property
+    def non_symbol_words(self) -> list[str]:
+        symbols = self._symbols
+        return list(filterfalse(symbols.__contains__, self.words)) if symbols else list(self.words)
+
+    @cached_property
+    def non_symbol_count(self) -> int:
+        """``len(non_symbol_words)``, without building the list."""
+        counts = self._not_alpha
+        return len(self.words) - sum(counts[w] for w in self._symbols)
+
+    @cached_property
+    def non_symbol_chars(self) -> int:
+        """``sum(map(len, non_symbol_words))``, without building the list."""
+        counts = self._not_alpha
+        return sum(map(len, self.words)) - sum(counts[w] * len(w) for w in self._symbols)
 
     @cached_property
     def alpha_word_count(self) -> int:
         """Words with at least one alphabetic character."""
-        # str.isalpha settles most tokens in C; the regex only sees numbers, symbols and mixed tokens
-        rest = [w for w in self.words if not w.isalpha()]
-        return len(self.words) - len(rest) + sum(map(bool, map(_HAS_ALPHA.search, rest)))
+        rest, search = self._not_alpha, _HAS_ALPHA.search
+        return len(self.words) - rest.total() + sum(c for w, c in rest.items() if search(w))
 
     @cached_property
     def distinct_stop_words(self) -> int:
@@ -221,14 +266,14 @@ class TextStats:
 
     @cached_property
     def nonempty_nl_lines(self) -> list[str]:
-        return [line for line in self.nl_lines if line and not line.isspace()]
+        return list(filterfalse(str.isspace, filter(None, self.nl_lines)))
 
     @cached_property
     def rep_lines(self) -> list[str]:
         """Runs of newlines as one separator, as Gopher repetition splits lines (``re.split("\\n+")``:
         empty pieces only at the ends), derived from ``nl_lines`` without another pass."""
         text = self.text
-        lines = [line for line in self.nl_lines if line]
+        lines = list(filter(None, self.nl_lines))
         if text.startswith("\n") or not text:
             lines.insert(0, "")
         if text.endswith("\n"):
@@ -237,18 +282,33 @@ class TextStats:
 
     @cached_property
     def paragraphs(self) -> list[str]:
-        return _PARAGRAPH_BREAK.split(self.text.strip())
+        """Split on runs of two or more newlines (``re.split(r"\\n{2,}", text.strip())``), with
+        ``str.split``: a run of m newlines leaves m // 2 - 1 empty pieces and, when m is odd, one newline at
+        the start of the next piece (the text is stripped, so no piece ends with one)."""
+        text = self.text.strip()
+        paragraphs = text.split("\n\n")
+        if "\n\n\n" in text:
+            paragraphs = [p[1:] if p[0] == "\n" else p for p in paragraphs if p]
+        return paragraphs
 
     # --- n-grams ------------------------------------------------------------------------------------
+    # Word n-grams are compared by a 64-bit hash: Python's hash of each word, combined over n words by a
+    # polynomial with wrapping arithmetic (h_n[i] = h_{n-1}[i] * P + w[i + n - 1]). Every figure below is
+    # computed from exactly these values and the positions ``repeated_positions`` examines, so it is the
+    # same whatever the order the figures are asked for in.
     @cached_property
     def _word_hashes(self) -> np.ndarray:
         # Python's str hash is fast (C, cached on the string) and stable within a process.
-        return np.fromiter(map(hash, self.words), dtype=np.int64, count=len(self.words)).view(np.uint64)
+        words = self.words
+        return np.fromiter(map(hash, words), dtype=np.int64, count=len(words)).view(np.uint64)
 
     @cached_property
     def _word_len_cumsum(self) -> np.ndarray:
-        lengths = np.array(list(map(len, self.words)), dtype=np.int64)
-        return np.concatenate(([0], np.cumsum(lengths)))
+        words = self.words
+        c = np.empty(len(words) + 1, dtype=np.int64)
+        c[0] = 0
+        np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)), out=c[1:])
+        return c
 
     def ngram_hashes(self, n: int) -> np.ndarray:
         """One 64-bit hash per word n-gram (polynomial over the word hashes, wrapping arithmetic)."""
@@ -259,7 +319,7 @@ class TextStats:
         if n > 1:
             prev = self.ngram_hashes(n - 1)
             with np.errstate(over="ignore"):
-                h = prev[:-1] * np.uint64(0x100000001B3) + h[n - 1:]
+                h = prev[:-1] * _NGRAM_P + h[n - 1:]
         cache[n] = h
         return h
 
@@ -268,45 +328,44 @@ class TextStats:
         c = self._word_len_cumsum
         return c[n:] - c[:-n]
 
-    def repeated_positions(self, n: int) -> np.ndarray:
-        """Sorted start positions of the n-grams that occur more than once.
+    def _ngram_level(self, n: int) -> _Level:
+        """The n-grams that occur more than once, from one sort of their hashes.
 
         An n-gram can only repeat where its (n-1)-gram prefix repeats, so from n = 3 on only those positions
-        are examined: repetitive pages cost more, ordinary ones almost nothing.
+        are examined (and only their hashes computed): repetitive pages cost more, ordinary ones almost nothing.
         """
-        cache = self.__dict__.setdefault("_repeat_cache", {})
-        if n in cache:
-            return cache[n]
-        hashes = self.ngram_hashes(n)
-        cand = None if n <= 2 else self.repeated_positions(n - 1)
-        if cand is not None:
-            cand = cand[cand < len(hashes)]
-        sub = hashes if cand is None else hashes[cand]
-        if len(sub) < 2:
-            result = np.empty(0, dtype=np.int64)
+        cache = self.__dict__.setdefault("_levels", {})
+        level = cache.get(n)
+        if level is not None:
+            return level
+        n_grams = len(self._word_hashes) - n + 1
+        if n <= 2:
+            cand, sub = None, self.ngram_hashes(n)
         else:
-            _, inverse, counts = np.unique(sub, return_inverse=True, return_counts=True)
-            mask = counts[inverse] > 1
-            result = np.flatnonzero(mask) if cand is None else cand[mask]
-        cache[n] = result
-        return result
+            prev = self._ngram_level(n - 1)
+            if len(prev.positions) and prev.positions[-1] >= n_grams:  # the last (n-1)-gram has no n-gram
+                keep = prev.positions < n_grams
+                cand, prev_hashes = prev.positions[keep], prev.hashes[keep]
+            else:
+                cand, prev_hashes = prev.positions, prev.hashes
+            sub = prev_hashes * _NGRAM_P + self._word_hashes[cand + (n - 1)]  # arrays: wrap, no warning
+        level = cache[n] = _Level(cand, sub)
+        return level
+
+    def repeated_positions(self, n: int) -> np.ndarray:
+        """Sorted start positions of the n-grams that occur more than once."""
+        return self._ngram_level(n).positions
 
     def top_ngram_chars(self, n: int) -> int:
         """Characters covered by the most frequent n-gram, counted as ``count * len(" ".join(ngram))``.
 
         Ties go to the n-gram seen first, as ``Counter.most_common`` does.
         """
-        hashes = self.ngram_hashes(n)
-        if len(hashes) == 0:
+        n_grams = len(self._word_hashes) - n + 1
+        if n_grams <= 0:
             return 0
-        rep = self.repeated_positions(n)
-        if len(rep) == 0:
-            best, pos = 1, 0  # every n-gram occurs once: the first one wins the tie
-        else:
-            _, first, counts = np.unique(hashes[rep], return_index=True, return_counts=True)
-            best = int(counts.max())
-            pos = int(rep[first[counts == best].min()])
-        return best * (int(self.ngram_chars(n)[pos]) + n - 1)
+        best, pos = self._ngram_level(n).top()
+        return best * (sum(map(len, self.words[pos:pos + n])) + n - 1)
 
     def duplicate_ngram_chars(self, n: int) -> int:
         """Characters in repeated n-grams, scanning left to right and jumping over a repeat (Gopher).
@@ -314,31 +373,160 @@ class TextStats:
         Only positions whose n-gram occurs more than once can change the result, so the scan visits just
         those.
         """
-        repeated = self.repeated_positions(n)
+        level = self._ngram_level(n)
+        repeated = level.positions
         if len(repeated) == 0:
             return 0
-        hashes, chars = self.ngram_hashes(n), self.ngram_chars(n)
-        seen: set[int] = set()
-        total = 0
-        next_free = 0
-        for pos, h in zip(repeated.tolist(), hashes[repeated].tolist(), strict=True):
-            if pos < next_free:
+        return self._ngram_chars_at(level.scan(n), n)
+
+    def _ngram_chars_at(self, starts: np.ndarray, n: int) -> int:
+        """Characters of the words of the n-grams starting at ``starts``: summed directly when they are few
+        (most pages), from the cumulative word lengths when they are many."""
+        words = self.words
+        if "_word_len_cumsum" not in self.__dict__ and len(starts) * n * 8 < len(words):
+            return sum(sum(map(len, words[p:p + n])) for p in starts.tolist())
+        c = self._word_len_cumsum
+        return int((c[starts + n] - c[starts]).sum())
+
+
+_NGRAM_P = np.uint64(0x100000001B3)
+_EMPTY = np.empty(0, dtype=np.int64)
+_SMALL_SCAN = 1024  # repeated n-grams up to which the Gopher scan runs as one plain Python pass
+
+
+class _Level:
+    """The n-grams of one n that occur more than once among the examined positions ``cand`` (None: all):
+    their sorted start positions and hashes, and on request the most frequent one and the Gopher scan, both
+    from the same sort."""
+
+    __slots__ = ("positions", "hashes", "_cand", "_idx", "_order", "_same", "_top")
+
+    def __init__(self, cand: np.ndarray | None, sub: np.ndarray) -> None:
+        self._top: tuple[int, int] | None = (1, 0)  # (1, 0): no n-gram repeats
+        self.positions, self.hashes = _EMPTY, sub[:0]
+        if len(sub) < 2:
+            return
+        order = np.argsort(sub)
+        ordered = sub[order]
+        same = ordered[1:] == ordered[:-1]  # same[k]: sorted entries k and k + 1 are one n-gram
+        if not same.any():
+            return
+        in_group = np.zeros(len(sub), dtype=bool)  # in sorted order: the entry shares its n-gram with another
+        in_group[1:] = same
+        in_group[:-1] |= same
+        mask = np.empty(len(sub), dtype=bool)
+        mask[order] = in_group
+        idx = np.flatnonzero(mask)
+        self.positions = idx if cand is None else cand[idx]
+        self.hashes = sub[idx]
+        self._cand, self._idx, self._order, self._same, self._top = cand, idx, order, same, None
+
+    def _groups(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Groups of equal hashes are runs of the sorted array: (run starts, run lengths, the smallest examined
+        index in each run, i.e. the n-gram's first occurrence)."""
+        order, same = self._order, self._same
+        starts = np.flatnonzero(np.concatenate(([True], ~same)))
+        return starts, np.diff(np.append(starts, len(order))), np.minimum.reduceat(order, starts)
+
+    def top(self) -> tuple[int, int]:
+        """(count of the most frequent n-gram, its first position); (1, 0) when none repeats. Ties go to the
+        n-gram whose first occurrence comes first, as ``Counter.most_common`` does."""
+        if self._top is None:
+            _, counts, firsts = self._groups()
+            best = int(counts.max())
+            first = int(firsts[counts == best].min())
+            self._top = (best, first if self._cand is None else int(self._cand[first]))
+        return self._top
+
+    def scan(self, n: int) -> np.ndarray:
+        """Start positions of the n-grams Gopher's left-to-right scan counts as duplicates.
+
+        The scan (datatrove's ``find_all_duplicate``): an n-gram seen before is counted and the scan jumps n
+        words ahead, skipping the n-grams inside the jump; any other n-gram is remembered. Only repeated
+        n-grams can change the result, so only they are visited (index i below: the i-th repeated one).
+
+        A first occurrence is never counted, so it never jumps: a run of them is visited and remembered
+        whole. A later occurrence the scan reaches is counted unless every earlier occurrence of its n-gram
+        was skipped (then it is remembered instead): the ``unseen`` n-grams, whose first occurrence a jump
+        skipped. So Python only steps from one counted n-gram to the next (the jump targets are computed
+        for all at once), plus the rare remembered later occurrence.
+        """
+        positions = self.positions
+        k = len(positions)
+        if k == 0:
+            return _EMPTY
+        if k <= _SMALL_SCAN:  # a few repeats (most pages): one Python pass costs less than the set-up below
+            return np.array(_scan_exact(memoryview(self.hashes), memoryview(positions), n), dtype=np.int64)
+        _, counts, firsts = self._groups()
+        # the group of each repeated n-gram, named by its first occurrence (an index among the examined)
+        group = np.empty(len(self._order), dtype=np.int64)
+        group[self._order] = np.repeat(firsts, counts)
+        group = group[self._idx]
+        first = group == self._idx
+        later = np.flatnonzero(~first)  # occurrences after the first, in order
+        if len(later) == 0:
+            return _EMPTY
+        firsts_before = np.concatenate(([0], np.cumsum(first)))  # first occurrences among indices < j
+        # from index j: the first later occurrence at or after j (k: none); j - firsts_before[j] of them are < j
+        next_later = np.append(later, k)[np.arange(k + 1) - firsts_before]
+        # Runs of later occurrences at consecutive positions (a repeated passage): from index i in one, the
+        # scan counts i, i + n, i + 2n, ... to the run's end without skipping a first occurrence.
+        broken = first[:-1] | first[1:] | (np.diff(positions) != 1)  # indices t and t + 1 not in one run
+        run_ends = np.append(np.flatnonzero(broken), k - 1)
+        run_last = run_ends[np.concatenate(([0], np.cumsum(broken)))]  # last index of the run holding t
+        jump = np.append(np.searchsorted(positions, positions + n), k)  # first index at or past the jump
+        nl, jp, fb, grp, is_first, rl = (memoryview(a) for a in (next_later, jump, firsts_before, group, first,
+                                                                run_last))
+        unseen: set[int] = set()
+        counted: list[int] = []
+        i = nl[0]
+        while i < k:
+            if unseen and grp[i] in unseen:  # every earlier occurrence skipped: remembered, not counted
+                unseen.discard(grp[i])
+                i = nl[i + 1]
                 continue
-            if h in seen:
-                total += int(chars[pos])
-                next_free = pos + n
-            else:
-                seen.add(h)
-        return total
+            if not unseen and rl[i] - i >= n:  # along a run: counted every n, then jump from the last one
+                last = i + (rl[i] - i) // n * n
+                counted.extend(range(i, last, n))
+                i = last
+            counted.append(i)
+            j = jp[i]
+            if fb[j] != fb[i + 1]:  # the jump skips first occurrences: their n-grams are not remembered
+                unseen.update(grp[t] for t in range(i + 1, j) if is_first[t])
+            i = nl[j]
+        return positions[counted]
+
+
+def _scan_exact(group: Sequence[int], positions: Sequence[int], n: int) -> list[int]:
+    """Gopher's scan over the repeated n-grams, one at a time: positions of the counted ones. ``group``: any
+    values equal for two n-grams exactly when they are the same n-gram (their hashes). A counted n-gram jumps
+    straight to the first repeated one past it (bisect), so the skipped ones cost nothing."""
+    seen: set[int] = set()
+    add = seen.add
+    counted: list[int] = []
+    append = counted.append
+    k = len(positions)
+    i = 0
+    while i < k:
+        g = group[i]
+        if g in seen:
+            pos = positions[i]
+            append(pos)
+            i = bisect_left(positions, pos + n, i + 1)
+        else:
+            add(g)
+            i += 1
+    return counted
 
 
 def duplicates(items: list[str]) -> tuple[int, int]:
     """(number of items that repeat an earlier one, their characters)."""
-    counts = Counter(items)
-    dup_items = len(items) - len(counts)
+    distinct = set(items)
+    dup_items = len(items) - len(distinct)
     if dup_items == 0:
         return 0, 0
-    return dup_items, sum(len(item) * (c - 1) for item, c in counts.items() if c > 1)
+    # every copy after the first of each item: all characters less one copy of each distinct item
+    return dup_items, sum(map(len, items)) - sum(map(len, distinct))
 
 
 def text_stats(doc: Document | str) -> TextStats:
