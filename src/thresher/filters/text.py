@@ -604,7 +604,22 @@ def count_non_symbol_words(text: str, splitter: WordSplitter | None = None, chun
         else:
             slow.append(chunk)
     if slow:
-        n += _count_non_symbol((_TOKEN_URL if "://" in text else _TOKEN_PLAIN).findall(" ".join(slow)))
+        # the other chunks' tokens as tokenize finds them (and remembers them: the same memo)
+        urls = "://" in text
+        findall, memo = (_TOKEN_URL if urls else _TOKEN_PLAIN).findall, _CHUNK_TOKENS[urls]
+        if len(memo) > _CHUNK_MEMO_SIZE:
+            memo.clear()
+        known = memo.get
+        tokens: list[str] = []
+        extend = tokens.extend
+        for chunk in slow:
+            found = known(chunk)
+            if found is None:
+                found = findall(chunk)
+                if len(chunk) <= _CHUNK_MEMO_LEN:
+                    memo[chunk] = found
+            extend(found)
+        n += _count_non_symbol(tokens)
     return n
 
 
