@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from thresher.atomic import read_json, write_json
-from thresher.document import Document
+from thresher.document import Document, MetaKey
 from thresher.engines.tasks import _bucket
 from thresher.io.writers import OutputWriter
 from thresher.pipeline import Pipeline, load_pipeline, pipeline_from_spec
@@ -204,7 +204,7 @@ def _decide(doc: Document, matched: list[tuple[Step, Step | None, bool]], old_in
 
 def _write(doc: Document, kept_out: OutputWriter, rejected_out: OutputWriter, stats: _Stats) -> None:
     if doc.reason is None:
-        stats.languages[str(doc.meta.get("language", "unknown"))] += 1
+        stats.languages[str(doc.meta.get(MetaKey.LANGUAGE, "unknown"))] += 1
         stats.length_kept[_bucket(len(doc.text))] += 1
         kept_out.write(doc)
     else:

@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from thresher.atomic import tmp_path, write_json
-from thresher.document import Document
+from thresher.document import Document, MetaKey
 from thresher.filters.tokens import TOKENS
 from thresher.io import ReadError, Shard, read_shard
 from thresher.io.jsonl import read as read_jsonl
@@ -277,7 +277,7 @@ class ShardCounts:
         return [doc for doc in docs if id(doc) not in failed]
 
     def _language(self, doc: Document) -> dict[str, Any]:
-        code = str(doc.meta.get("language") or "none")
+        code = str(doc.meta.get(MetaKey.LANGUAGE) or "none")
         return self.by_language.setdefault(code, {"kept": 0, "rejected": 0, "reasons": {}})
 
     def count_rejected(self, doc: Document) -> None:
@@ -288,7 +288,7 @@ class ShardCounts:
         lang["reasons"][doc.reason.key] = lang["reasons"].get(doc.reason.key, 0) + 1
 
     def count_kept(self, doc: Document) -> None:
-        self.languages[str(doc.meta.get("language", "unknown"))] += 1
+        self.languages[str(doc.meta.get(MetaKey.LANGUAGE, "unknown"))] += 1
         self._language(doc)["kept"] += 1
         self.length_kept[_bucket(len(doc.text))] += 1
         self.tokens_kept += doc.signals.get(TOKENS, 0)

@@ -36,7 +36,7 @@ from itertools import filterfalse
 
 import numpy as np
 
-from thresher.document import Document, Reason
+from thresher.document import Document, MetaKey, Reason
 from thresher.steps import Step
 
 # Characters that make a token a "symbol word" when it has nothing else (Gopher's word count ignores those).
@@ -536,14 +536,14 @@ def text_stats(doc: Document | str) -> TextStats:
         return TextStats(doc)
     stats = doc.stats
     if stats is None or stats.text is not doc.text:
-        stats = doc.stats = TextStats(doc.text, word_splitter(doc.meta.get("script")))
+        stats = doc.stats = TextStats(doc.text, word_splitter(doc.meta.get(MetaKey.SCRIPT)))
     return stats
 
 
 def shingle_text(doc: Document) -> str:
     """The text MinHash shingles for ``doc``: its text, or, for a script with a registered word splitter,
     its words joined by spaces (so the shingles are that splitter's words, not runs of unspaced text)."""
-    if word_splitter(doc.meta.get("script")) is None:
+    if word_splitter(doc.meta.get(MetaKey.SCRIPT)) is None:
         return doc.text
     return " ".join(text_stats(doc).words)
 

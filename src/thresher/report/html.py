@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from thresher.document import MetaKey
 from thresher.report.data import (
     Samples,
     bucket_low,
@@ -519,7 +520,7 @@ def _kept_section(samples: Samples) -> str:
     for doc in samples.kept:
         meta, url = doc.get("meta") or {}, doc.get("url") or ""
         about = [f"{_fmt(len(doc.get('text') or ''))} chars"]
-        if meta.get("language"):
+        if meta.get(MetaKey.LANGUAGE):
             about.append(f"{escape(str(meta['language']))} {_num(meta.get('language_score', ''))}")
         if meta.get("title"):
             about.append(escape(_short(str(meta["title"]), 80)))
