@@ -146,3 +146,18 @@ if __name__ == "__main__":  # writes the reference: only ever run on the code be
     ref = {name: outputs(text) for name, text in cases().items()}
     path.write_text(json.dumps(ref, ensure_ascii=True, indent=0, sort_keys=True) + "\n")
     print(path, path.stat().st_size)
+
+
+def gopher_scan(words: list[str], n: int) -> int:
+    """Reference for Gopher's duplicate n-gram characters (datatrove's find_all_duplicate over word tuples):
+    left to right, jump n words after a repeat."""
+    seen, total, i = set(), 0, 0
+    while i < len(words) - n + 1:
+        gram = tuple(words[i:i + n])
+        if gram in seen:
+            total += sum(map(len, gram))
+            i += n
+        else:
+            seen.add(gram)
+            i += 1
+    return total

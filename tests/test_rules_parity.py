@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rules_cases import cases, outputs
+from rules_cases import cases, gopher_scan, outputs
 
 from thresher.filters import text as text_module
 from thresher.filters.text import TextStats, duplicates
@@ -38,18 +38,6 @@ def test_figures_match_the_reference(name):
     assert sorted(got) == sorted(want)
 
 
-def _gopher_scan(words: list[str], n: int) -> int:
-    """datatrove's find_all_duplicate over word tuples: left to right, jump n words after a repeat."""
-    seen, total, i = set(), 0, 0
-    while i < len(words) - n + 1:
-        gram = tuple(words[i:i + n])
-        if gram in seen:
-            total += sum(map(len, gram))
-            i += n
-        else:
-            seen.add(gram)
-            i += 1
-    return total
 
 
 def _top(words: list[str], n: int) -> int:
@@ -71,7 +59,7 @@ def test_ngram_figures_match_the_plain_scan(words):
             stats = TextStats(" ".join(words))
             assert stats.words == words
             for n in range(1, 11):
-                assert stats.duplicate_ngram_chars(n) == _gopher_scan(words, n), (n, text_module._SMALL_SCAN)
+                assert stats.duplicate_ngram_chars(n) == gopher_scan(words, n), (n, text_module._SMALL_SCAN)
                 assert stats.top_ngram_chars(n) == _top(words, n), n
     finally:
         text_module._SMALL_SCAN = small

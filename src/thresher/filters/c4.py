@@ -13,13 +13,12 @@ small abbreviation table instead of a tokenizer run; differences are measured in
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from itertools import accumulate, compress, repeat
+from itertools import compress, repeat
 from operator import not_
 from pathlib import Path
 
 from thresher.document import Document, Reason
-from thresher.filters.text import text_stats
+from thresher.filters.text import lines_holding, text_stats
 from thresher.steps import FilterStep, LineStep
 
 _CITATION = re.compile(r"\[(?:\d*|edit|citation needed)\]")
@@ -218,15 +217,7 @@ class C4Lines(LineStep):
             if phrases:
                 # the lines holding a phrase, found in the joined text ("{" lower-cases to itself, and no
                 # character lower-cases to a newline, so the lower-cased lines are the joined text's)
-                starts = list(accumulate((len(x) + 1 for x in lower.split("\n")), initial=0))
-                hit: set[int] = set()
-                for p in phrases:
-                    pos = lower.find(p)
-                    while pos >= 0:
-                        k = bisect_right(starts, pos) - 1
-                        hit.add(k)
-                        pos = lower.find(p, starts[k + 1])
-                for k in sorted(hit):
+                for k in sorted(lines_holding(lower, phrases)):
                     rules[live[k]] = self._substring_rule(edited[live[k]])
         return rules, edited, edited is not lines
 

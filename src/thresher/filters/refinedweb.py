@@ -12,8 +12,7 @@ LLM", appendix G.2-G.3), with the parameters of DCLM's reproduction (Li et al. 2
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from itertools import accumulate, compress, product
+from itertools import compress, product
 from operator import methodcaller, not_
 
 import numpy as np
@@ -24,6 +23,7 @@ from thresher.filters.text import (
     TextStats,
     count_non_symbol_words,
     first_broken,
+    lines_holding,
     non_symbol_word_count,
     ratio,
     text_stats,
@@ -298,15 +298,7 @@ def _boilerplate_lines(text: str) -> set[int] | range:
     if not phrases:
         return set()
     # no character lower-cases to a newline or from one, so the lower-cased page has the same lines
-    starts = list(accumulate((len(x) + 1 for x in lower.split("\n")), initial=0))
-    hit: set[int] = set()
-    for p in phrases:
-        pos = lower.find(p)
-        while pos >= 0:
-            k = bisect_right(starts, pos) - 1
-            hit.add(k)
-            pos = lower.find(p, starts[k + 1])
-    return hit
+    return lines_holding(lower, phrases)
 
 
 def _cut_boilerplate(line: str) -> str:

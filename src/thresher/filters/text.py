@@ -28,11 +28,11 @@ those of the per-n ``np.unique`` code they replace, on the same hash values (tes
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from itertools import filterfalse
+from itertools import accumulate, filterfalse
 
 import numpy as np
 
@@ -604,22 +604,9 @@ def count_non_symbol_words(text: str, splitter: WordSplitter | None = None, chun
         else:
             slow.append(chunk)
     if slow:
-        # the other chunks' tokens as tokenize finds them (and remembers them: the same memo)
-        urls = "://" in text
-        findall, memo = (_TOKEN_URL if urls else _TOKEN_PLAIN).findall, _CHUNK_TOKENS[urls]
-        if len(memo) > _CHUNK_MEMO_SIZE:
-            memo.clear()
-        known = memo.get
-        tokens: list[str] = []
-        extend = tokens.extend
-        for chunk in slow:
-            found = known(chunk)
-            if found is None:
-                found = findall(chunk)
-                if len(chunk) <= _CHUNK_MEMO_LEN:
-                    memo[chunk] = found
-            extend(found)
-        n += _count_non_symbol(tokens)
+        # the other chunks' tokens as tokenize finds them, in the page's URL mode (chunks hold no white space,
+        # so joined by spaces they split back into themselves; tokenize's chunk memo serves them)
+        n += _count_non_symbol(tokenize(" ".join(slow), urls="://" in text))
     return n
 
 
@@ -634,3 +621,17 @@ def non_symbol_word_count(stats: TextStats) -> int:
                                           else count_non_symbol_words(stats.text, stats.splitter,
                                                                       known.get("ws_words")))
     return known["non_symbol_word_count"]
+
+
+def lines_holding(lower: str, phrases: list[str]) -> set[int]:
+    """Indexes of the ``\\n``-separated lines of ``lower`` (a lower-cased text) that hold one of ``phrases``
+    (none of which spans a line): one ``str.find`` walk per phrase over the whole text, not a test per line."""
+    starts = list(accumulate((len(x) + 1 for x in lower.split("\n")), initial=0))
+    hit: set[int] = set()
+    for p in phrases:
+        pos = lower.find(p)
+        while pos >= 0:
+            k = bisect_right(starts, pos) - 1
+            hit.add(k)
+            pos = lower.find(p, starts[k + 1])
+    return hit
