@@ -170,13 +170,13 @@ def test_clean_is_a_line_step_tracing_every_line():
     "line one\nline two\twith tab\u3000ideographic space\xa0nbsp",
 ])
 def test_count_non_symbol_words_is_the_length_of_non_symbol_words(text: str):
-    from thresher.filters.text import TextStats, count_non_symbol_words, non_symbol_word_count
+    from thresher.filters.text import TextStats, count_non_symbol_words
 
     assert count_non_symbol_words(text) == len(TextStats(text).non_symbol_words)
     stats = TextStats(text)
-    assert non_symbol_word_count(stats) == len(TextStats(text).non_symbol_words)
+    assert stats.non_symbol_count == len(TextStats(text).non_symbol_words)
     assert "non_symbol_words" not in stats.__dict__  # counted, not listed
     listed = TextStats(text)
-    assert non_symbol_word_count(listed) == len(listed.non_symbol_words)
+    assert listed.non_symbol_count == len(listed.non_symbol_words)
     split_by_char = list  # a registered splitter is used as given
     assert count_non_symbol_words(text, split_by_char) == len(TextStats(text, split_by_char).non_symbol_words)

@@ -24,7 +24,6 @@ from thresher.filters.text import (
     count_non_symbol_words,
     first_broken,
     lines_holding,
-    non_symbol_word_count,
     ratio,
     text_stats,
 )
@@ -92,7 +91,7 @@ class RefinedWebQuality(FilterStep):
         lines = [line for line in st.nl_lines if line.strip()]
         symbols = text.count("#") + text.count("...") + text.count(". . .") + text.count("…")
         sig = {
-            "refinedweb_words": non_symbol_word_count(st),  # counted from ws when not tokenised yet
+            "refinedweb_words": st.non_symbol_count,  # counted from ws when not tokenised yet
             "refinedweb_mean_word_length": ratio(len("".join(ws)), len(ws)),
             "refinedweb_symbol_ratio": ratio(symbols, len(ws)),
             "refinedweb_bullet_lines_ratio": ratio(sum(map(_STARTS_BULLET, lines)), len(lines)),
@@ -184,7 +183,7 @@ class RefinedWebLines(LineStep):
 
     def map(self, doc: Document) -> Document:
         st = text_stats(doc)
-        words_before = non_symbol_word_count(st)
+        words_before = st.non_symbol_count
         raws = st.nl_lines
         rules, lines = self.line_rules(doc.text, raws)
         kept = self.kept(lines, rules)

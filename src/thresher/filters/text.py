@@ -32,7 +32,8 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from itertools import accumulate, filterfalse
+from itertools import accumulate, compress, filterfalse
+from operator import not_
 
 import numpy as np
 
@@ -219,7 +220,14 @@ class TextStats:
 
     @cached_property
     def non_symbol_count(self) -> int:
-        """``len(non_symbol_words)``, without building the list."""
+        """``len(non_symbol_words)``, without building the list: from the tokens when they are listed (or a
+        splitter makes them), else counted from the whitespace chunks without tokenising the page
+        (``count_non_symbol_words``: RefinedWeb's rules run alone need only this count)."""
+        known = self.__dict__
+        if "non_symbol_words" in known:
+            return len(known["non_symbol_words"])
+        if "words" not in known and self.splitter is None:
+            return count_non_symbol_words(self.text, None, known.get("ws_words"))
         counts = self._not_alpha
         return len(self.words) - sum(counts[w] for w in self._symbols)
 
@@ -322,11 +330,6 @@ class TextStats:
                 h = prev[:-1] * _NGRAM_P + h[n - 1:]
         cache[n] = h
         return h
-
-    def ngram_chars(self, n: int) -> np.ndarray:
-        """Characters of each n-gram's words (no separators)."""
-        c = self._word_len_cumsum
-        return c[n:] - c[:-n]
 
     def _ngram_level(self, n: int) -> _Level:
         """The n-grams that occur more than once, from one sort of their hashes.
@@ -588,9 +591,6 @@ def count_non_symbol_words(text: str, splitter: WordSplitter | None = None, chun
     ``chunks``: ``text.split()`` when the caller has it."""
     if splitter is not None or any(c in text for c in _ALNUM_PUNCTUATION):
         return _count_non_symbol(TextStats(text, splitter).words)
-    from itertools import compress
-    from operator import not_
-
     if chunks is None:
         chunks = text.split()
     alnum = list(map(str.isalnum, chunks))
@@ -608,19 +608,6 @@ def count_non_symbol_words(text: str, splitter: WordSplitter | None = None, chun
         # so joined by spaces they split back into themselves; tokenize's chunk memo serves them)
         n += _count_non_symbol(tokenize(" ".join(slow), urls="://" in text))
     return n
-
-
-def non_symbol_word_count(stats: TextStats) -> int:
-    """``len(stats.non_symbol_words)``: from the words when they were listed, else counted (and remembered
-    on ``stats``) without listing them."""
-    known = stats.__dict__
-    if "non_symbol_words" in known:
-        return len(known["non_symbol_words"])
-    if "non_symbol_word_count" not in known:
-        known["non_symbol_word_count"] = (_count_non_symbol(known["words"]) if "words" in known
-                                          else count_non_symbol_words(stats.text, stats.splitter,
-                                                                      known.get("ws_words")))
-    return known["non_symbol_word_count"]
 
 
 def lines_holding(lower: str, phrases: list[str]) -> set[int]:
