@@ -12,14 +12,12 @@ LLM", appendix G.2-G.3), with the parameters of DCLM's reproduction (Li et al. 2
 from __future__ import annotations
 
 import re
-from itertools import compress, product
-from operator import methodcaller, not_
+from operator import methodcaller
 
 import numpy as np
 
 from thresher.document import Document, Reason
 from thresher.filters.text import (
-    STOP_WORDS,
     TextStats,
     count_non_symbol_words,
     first_broken,
@@ -34,29 +32,7 @@ _COUNTER = re.compile(
     r"|downloads|views|followers)\W*", re.IGNORECASE)
 _BULLETS = ("●", "•", "*", "-")
 _ELLIPSES = ("...", ". . .", "…")
-_HAS_ALPHA = re.compile(r"[^\W\d_]")  # str.isalpha() for one character, as a regex class
 _STARTS_BULLET, _ENDS_ELLIPSIS = methodcaller("startswith", _BULLETS), methodcaller("endswith", _ELLIPSES)
-# Every spelling of a stop word that lower-cases to it: only ASCII letters lower-case to ASCII letters
-# (besides the Kelvin sign, to "k", in no stop word), so ``w.lower() in STOP_WORDS`` is ``w in _STOP_SPELLINGS``
-# and the page need not be lower-cased.
-_STOP_SPELLINGS = frozenset("".join(p) for w in STOP_WORDS for p in product(*({c, c.upper()} for c in w)))
-
-
-def _ws_non_alpha_words(st: TextStats) -> int:
-    """``st.ws_non_alpha_words`` (whitespace words without a letter): ``str.isalpha`` settles most words in
-    C, the regex sees the rest."""
-    if "ws_non_alpha_words" not in st.__dict__:
-        ws = st.ws_words
-        rest = list(compress(ws, map(not_, map(str.isalpha, ws))))
-        st.seed(ws_non_alpha_words=len(rest) - sum(map(bool, map(_HAS_ALPHA.search, rest))))
-    return st.ws_non_alpha_words
-
-
-def _ws_stop_words(st: TextStats) -> int:
-    """``st.ws_stop_words`` (stop words among the lower-cased whitespace words), from the words as written."""
-    if "ws_stop_words" not in st.__dict__:
-        st.seed(ws_stop_words=len(list(filter(_STOP_SPELLINGS.__contains__, st.ws_words))))
-    return st.ws_stop_words
 
 
 class RefinedWebQuality(FilterStep):
@@ -88,7 +64,7 @@ class RefinedWebQuality(FilterStep):
     def signals(self, doc: Document) -> dict[str, float]:
         st = text_stats(doc)
         text, ws = st.text, st.ws_words
-        lines = [line for line in st.nl_lines if line.strip()]
+        lines = st.nonempty_nl_lines
         symbols = text.count("#") + text.count("...") + text.count(". . .") + text.count("…")
         sig = {
             "refinedweb_words": st.non_symbol_count,  # counted from ws when not tokenised yet
@@ -96,8 +72,8 @@ class RefinedWebQuality(FilterStep):
             "refinedweb_symbol_ratio": ratio(symbols, len(ws)),
             "refinedweb_bullet_lines_ratio": ratio(sum(map(_STARTS_BULLET, lines)), len(lines)),
             "refinedweb_ellipsis_lines_ratio": ratio(sum(map(_ENDS_ELLIPSIS, lines)), len(lines)),
-            "refinedweb_non_alpha_words_ratio": ratio(_ws_non_alpha_words(st), len(ws)),
-            "refinedweb_stop_words": _ws_stop_words(st),
+            "refinedweb_non_alpha_words_ratio": ratio(st.ws_non_alpha_words, len(ws)),
+            "refinedweb_stop_words": st.ws_stop_words,
         }
         doc.signals.update(sig)
         return sig

@@ -32,7 +32,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from itertools import accumulate, compress, filterfalse
+from itertools import accumulate, compress, filterfalse, product
 from operator import not_
 
 import numpy as np
@@ -162,6 +162,9 @@ def word_splitter(script: str | None) -> WordSplitter | None:
 
 
 STOP_WORDS = frozenset(("the", "be", "to", "of", "and", "that", "have", "with"))
+# Every spelling of a stop word that lower-cases to it: only ASCII letters lower-case to ASCII letters
+# (besides the Kelvin sign, to "k", in no stop word), so ``w.lower() in STOP_WORDS`` is ``w in _STOP_SPELLINGS``.
+_STOP_SPELLINGS = frozenset("".join(p) for w in STOP_WORDS for p in product(*({c, c.upper()} for c in w)))
 
 
 class TextStats:
@@ -254,12 +257,15 @@ class TextStats:
 
     @cached_property
     def ws_non_alpha_words(self) -> int:
-        return len(self.ws_words) - sum(map(bool, map(_HAS_ALPHA.search, self.ws_words)))
+        """Whitespace words without a letter: ``str.isalpha`` settles most words in C, the regex the rest."""
+        rest = list(compress(self.ws_words, map(not_, map(str.isalpha, self.ws_words))))
+        return len(rest) - sum(map(bool, map(_HAS_ALPHA.search, rest)))
 
     @cached_property
     def ws_stop_words(self) -> int:
-        """Occurrences (not distinct) of stop words among the lower-cased whitespace words."""
-        return sum(1 for w in self.text.lower().split() if w in STOP_WORDS)
+        """Occurrences (not distinct) of stop words among the lower-cased whitespace words, matched as written
+        (``_STOP_SPELLINGS``), so the page is not lower-cased."""
+        return len(list(filter(_STOP_SPELLINGS.__contains__, self.ws_words)))
 
     # --- lines and paragraphs -----------------------------------------------------------------------
     @cached_property
