@@ -288,3 +288,13 @@ def test_two_stage_training_stacks_out_of_fold_scores() -> None:
     assert model.stage2 is not None
     probs = model.predict(pages[0]["text"])
     assert probs.shape == (6, 4) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_eval_baseline_masks_follow_the_line_steps():
+    # `thresher eval clean` scores C4's and RefinedWeb's line rules as masks, through the steps' own rules
+    from thresher_eval.clean import c4_lines, refinedweb_lines
+
+    lines = ["This is a proper sentence with words.", "Click here", "Javascript must be enabled to see it.",
+             "LIKE AND SUBSCRIBE NOW", "12 likes", "Another complete sentence, with a comma."]
+    assert c4_lines(lines).tolist() == [True, False, False, False, False, True]
+    assert refinedweb_lines(lines).tolist() == [True, True, True, False, False, True]

@@ -22,7 +22,6 @@ import re
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -48,34 +47,34 @@ def word_f1(pred: str, gold: str) -> float:
 
 # --------------------------------------------------------------------------- baselines (line masks)
 @lru_cache(maxsize=1)
-def _c4_rule() -> Callable[[str], tuple[str | None, str]]:
+def _c4_step() -> Any:
     from thresher.filters.c4 import C4Lines
 
-    return C4Lines(filter_lorem_ipsum=False, filter_curly_bracket=False, min_num_sentences=None)._line_rule
+    return C4Lines(filter_lorem_ipsum=False, filter_curly_bracket=False, min_num_sentences=None)
 
 
 @lru_cache(maxsize=1)
-def _refinedweb_rule() -> Callable[[str], tuple[str | None, str]]:
+def _refinedweb_step() -> Any:
     from thresher.filters.refinedweb import RefinedWebLines
 
-    return RefinedWebLines(max_removed_words_ratio=None)._line_rule
+    return RefinedWebLines(max_removed_words_ratio=None)
 
 
 def c4_lines(lines: list[str]) -> np.ndarray:
-    """C4's line rules as a line mask: the ``c4_lines`` step's own rule (``C4Lines._line_rule``: terminal
+    """C4's line rules as a line mask: the ``c4_lines`` step's own rules (``C4Lines.line_rules``: terminal
     punctuation, 3+ words, no over-long word, no 'javascript' or policy phrase). The page-level rules (lorem
     ipsum, a curly bracket, too few sentences) are left out: here we compare line selection."""
-    rule = _c4_rule()
-    return np.fromiter((rule(s.strip())[0] is None for s in lines), dtype=bool, count=len(lines))
+    rules = _c4_step().line_rules("\n".join(lines), lines)[0]
+    return np.fromiter((r is None for r in rules), dtype=bool, count=len(lines))
 
 
 def refinedweb_lines(lines: list[str]) -> np.ndarray:
-    """RefinedWeb/DCLM's line corrections as a line mask: the ``refinedweb_lines`` step's own rule
-    (``RefinedWebLines._line_rule``: drop lines mostly upper-case, numeric, social counters, one-word
+    """RefinedWeb/DCLM's line corrections as a line mask: the ``refinedweb_lines`` step's own rules
+    (``RefinedWebLines.line_rules``: drop lines mostly upper-case, numeric, social counters, one-word
     lines, short lines that are only boilerplate phrases). The page-level drop (too many words removed) is
     left out, and a line kept with a phrase cut out of it counts as kept."""
-    rule = _refinedweb_rule()
-    return np.fromiter((rule(s)[0] is None for s in lines), dtype=bool, count=len(lines))
+    rules = _refinedweb_step().line_rules("\n".join(lines), lines)[0]
+    return np.fromiter((r is None for r in rules), dtype=bool, count=len(lines))
 
 
 def justext_lines(lines: list[str]) -> np.ndarray:
