@@ -486,20 +486,17 @@ class Clean(LineStep):
         return docs
 
     def _apply(self, doc: Document, out: Labelled) -> None:
-        rules = [LABELS[label] for label in out.labels.tolist()]
-        doc.text = "\n\n".join(map(str.strip, self.kept(out.lines, rules)))
+        doc.text = out.body
         for key in (MetaKey.TITLE, MetaKey.AUTHOR, MetaKey.DATE):
             if getattr(out, key):
                 doc.meta[key] = getattr(out, key)
         if out.comments:
             doc.meta[MetaKey.COMMENTS] = out.comments
-        removed = self.removed_counts(rules)
-        for name in LABELS:
-            doc.signals[f"clean_{name}_lines"] = len(rules) - sum(removed.values()) if name == self.KEEP \
-                else removed.get(name, 0)
+        for name, n in out.counts().items():
+            doc.signals[f"clean_{name}_lines"] = n
         if self.site_table_path:
             doc.signals["clean_site_repeated_lines"] = out.site_repeated
-        self.write_trace(doc, out.lines, rules)
+        self.write_trace(doc, out.lines, [LABELS[label] for label in out.labels.tolist()])
         if self.drop_empty and not doc.text:
             doc.reason = self.reject("empty_body", value=0, threshold=1)
 
