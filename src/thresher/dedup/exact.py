@@ -18,7 +18,7 @@ import orjson
 import xxhash
 
 from thresher.atomic import save_array
-from thresher.document import Document, Reason
+from thresher.document import Document, MetaKey, Reason
 from thresher.steps import GlobalStep
 
 _SPACE = re.compile(r"\s+")
@@ -46,7 +46,7 @@ class ExactDedup(GlobalStep):
 
     # -- index ------------------------------------------------------------------------------------------
     def index(self, doc: Document, shard: str) -> None:
-        text = f"{doc.meta.get('language')}\n{doc.text}" if self.per_language else doc.text
+        text = f"{doc.meta.get(MetaKey.LANGUAGE)}\n{doc.text}" if self.per_language else doc.text
         self._buffers.setdefault(shard, []).append(normalised_hash(text))
         self._ids.setdefault(shard, []).append(doc.id)
 

@@ -72,15 +72,15 @@ def fill_from_blocks(meta: dict[str, Any], blocks: Blocks) -> dict[str, Any]:
     h1 = next((t for t, k, level in zip(blocks.texts, blocks.kinds, blocks.heading_level)
                if k == HEADING and level == 1), None)
     if h1:
-        meta["title"] = h1
+        meta[MetaKey.TITLE] = h1
     for i, text in enumerate(blocks.texts):
-        if "author" in meta and "date" in meta:
+        if MetaKey.AUTHOR in meta and MetaKey.DATE in meta:
             break
         if blocks.near_class_bits[i] & _BYLINE and text.count(" ") < 12:
-            if "author" not in meta and (author := parse_author(text)):
-                meta["author"] = author
-            if "date" not in meta and (date := parse_date(text)):
-                meta["date"] = date
+            if MetaKey.AUTHOR not in meta and (author := parse_author(text)):
+                meta[MetaKey.AUTHOR] = author
+            if MetaKey.DATE not in meta and (date := parse_date(text)):
+                meta[MetaKey.DATE] = date
     return meta
 
 
@@ -111,6 +111,6 @@ class BlockExtractor:
             if self.comments:
                 comments = comments_of(blocks, keep)
                 if comments:
-                    meta["comments"] = comments
+                    meta[MetaKey.COMMENTS] = comments
             out.append((text, meta))
         return out

@@ -33,8 +33,6 @@ from thresher.schema import reason_from_row, unpack_struct
 JSONL_ENDINGS = (".jsonl.zst", ".jsonl")
 # Per-line labels that a cleaning step may keep in ``meta`` (see docs/report.md): a list of dicts with at
 # least "line" and, for a removed line, "rule".
-REMOVED_LINES_KEY = MetaKey.REMOVED_LINES
-CLEAN_LINES_KEY = MetaKey.CLEAN_LINES
 
 
 # -- run-level data ---------------------------------------------------------------------------------------
@@ -217,8 +215,8 @@ def removed_lines_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
     ``meta.removed_lines`` (``keep_removed: true``), plus the lines the ``clean`` step did not keep as body
     (``keep_labels: true`` keeps ``meta.clean_lines`` as ``[label, line]`` pairs; the label is the rule)."""
     meta = doc.get("meta") or {}
-    found = [x for x in meta.get(REMOVED_LINES_KEY) or [] if isinstance(x, dict) and "line" in x]
-    for pair in meta.get(CLEAN_LINES_KEY) or []:
+    found = [x for x in meta.get(MetaKey.REMOVED_LINES) or [] if isinstance(x, dict) and "line" in x]
+    for pair in meta.get(MetaKey.CLEAN_LINES) or []:
         if isinstance(pair, list) and len(pair) == 2 and pair[0] != "body":
             found.append({"line": pair[1], "rule": pair[0], "step": "clean"})
     return found
@@ -281,7 +279,7 @@ def collect_samples(run_dir: str | Path, per_rule: int = 3, lines_per_rule: int 
     kept_reservoir = _Reservoir(kept_samples, seed=1)
     reservoirs: dict[str, _Reservoir] = {}
     line_reservoirs: dict[str, _Reservoir] = {}
-    markers = (f'"{REMOVED_LINES_KEY}"'.encode(), f'"{CLEAN_LINES_KEY}"'.encode())
+    markers = (f'"{MetaKey.REMOVED_LINES}"'.encode(), f'"{MetaKey.CLEAN_LINES}"'.encode())
 
     def take_lines(line: bytes) -> None:
         if markers[0] not in line and markers[1] not in line:
@@ -444,7 +442,7 @@ def sample_removed_lines(run_dir: str | Path, query: str, n: int, seed: int = 0
     """A uniform sample of ``n`` non-blank removed lines (from any document's meta) whose rule matches
     ``query``, and how many matched."""
     res = _Reservoir(n, seed)
-    markers = (f'"{REMOVED_LINES_KEY}"'.encode(), f'"{CLEAN_LINES_KEY}"'.encode())
+    markers = (f'"{MetaKey.REMOVED_LINES}"'.encode(), f'"{MetaKey.CLEAN_LINES}"'.encode())
     for which in ("kept", "rejected"):
         for path in output_files(run_dir, which):
             for line in iter_lines(path):

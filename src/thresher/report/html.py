@@ -521,9 +521,9 @@ def _kept_section(samples: Samples) -> str:
         meta, url = doc.get("meta") or {}, doc.get("url") or ""
         about = [f"{_fmt(len(doc.get('text') or ''))} chars"]
         if meta.get(MetaKey.LANGUAGE):
-            about.append(f"{escape(str(meta['language']))} {_num(meta.get('language_score', ''))}")
-        if meta.get("title"):
-            about.append(escape(_short(str(meta["title"]), 80)))
+            about.append(f"{escape(str(meta[MetaKey.LANGUAGE]))} {_num(meta.get(MetaKey.LANGUAGE_SCORE, ''))}")
+        if meta.get(MetaKey.TITLE):
+            about.append(escape(_short(str(meta[MetaKey.TITLE]), 80)))
         rows.append(f'<tr data-kept="{escape(str(doc.get("id")))}"><td><span class="mono">'
                     f'{escape(str(doc.get("id")))}</span>'
                     + (f'<br><span class="mono">{escape(_short(url, 60))}</span>' if url else "")

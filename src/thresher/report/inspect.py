@@ -25,9 +25,8 @@ from typing import Any
 
 import orjson
 
+from thresher.document import MetaKey
 from thresher.report.data import (
-    CLEAN_LINES_KEY,
-    REMOVED_LINES_KEY,
     find_doc,
     find_docs,
     funnel,
@@ -206,7 +205,7 @@ def _signals_meta(doc: dict[str, Any], width: int, st: Style) -> list[str]:
         out += ["", st.bold("signals")]
         key_w = min(32, max(len(k) for k in signals))
         out += [f"  {k:<{key_w}}  {_short_json(v, width - key_w - 6)}" for k, v in sorted(signals.items())]
-    meta = {k: v for k, v in (doc.get("meta") or {}).items() if k not in (REMOVED_LINES_KEY, CLEAN_LINES_KEY)}
+    meta = {k: v for k, v in (doc.get("meta") or {}).items() if k not in (MetaKey.REMOVED_LINES, MetaKey.CLEAN_LINES)}
     if meta:
         out += ["", st.bold("meta")]
         key_w = min(24, max(len(k) for k in meta))
@@ -218,7 +217,7 @@ def _text_with_removed(doc: dict[str, Any], width: int, st: Style, max_lines: in
     """The text; with the clean step's labels, every line in page order, the removed ones marked with their
     label; otherwise the text, then the lines other steps removed, each with its rule."""
     meta = doc.get("meta") or {}
-    labelled = meta.get(CLEAN_LINES_KEY)
+    labelled = meta.get(MetaKey.CLEAN_LINES)
     body_w = width - 4
     out: list[str] = []
     if labelled:
@@ -245,7 +244,7 @@ def _removed_block(doc: dict[str, Any], width: int, st: Style) -> list[str]:
     """The lines steps removed (``meta.removed_lines``), each with its rule; blank ones only counted."""
     out: list[str] = []
     meta = doc.get("meta") or {}
-    removed = [x for x in meta.get(REMOVED_LINES_KEY) or [] if isinstance(x, dict) and "line" in x]
+    removed = [x for x in meta.get(MetaKey.REMOVED_LINES) or [] if isinstance(x, dict) and "line" in x]
     blank = sum(1 for x in removed if not str(x["line"]).strip())
     removed = [x for x in removed if str(x["line"]).strip()]
     if removed or blank:
