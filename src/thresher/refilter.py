@@ -30,12 +30,11 @@ import orjson
 
 from thresher.atomic import read_json, write_json
 from thresher.document import Document, MetaKey
-from thresher.engines.tasks import _bucket
 from thresher.io.writers import OutputWriter
 from thresher.pipeline import Pipeline, load_pipeline, pipeline_from_spec
 from thresher.report import write_card_and_report
 from thresher.report.data import iter_lines, output_files
-from thresher.rundir import RunDir, aggregate
+from thresher.rundir import RunDir, aggregate, length_bucket
 from thresher.schema import Schema, document_from_row
 from thresher.sites import site_label
 from thresher.steps import FilterStep, GlobalStep, Step
@@ -205,7 +204,7 @@ def _decide(doc: Document, matched: list[tuple[Step, Step | None, bool]], old_in
 def _write(doc: Document, kept_out: OutputWriter, rejected_out: OutputWriter, stats: _Stats) -> None:
     if doc.reason is None:
         stats.languages[str(doc.meta.get(MetaKey.LANGUAGE, "unknown"))] += 1
-        stats.length_kept[_bucket(len(doc.text))] += 1
+        stats.length_kept[length_bucket(len(doc.text))] += 1
         kept_out.write(doc)
     else:
         stats.reasons[doc.reason.key] += 1

@@ -169,3 +169,11 @@ def reconcile_line(total: dict[str, Any]) -> str:
     if not total.get("reconciled") and not failed:
         why.append("the counts do not add up")
     return line + "  [FAILED" + (": " + ", ".join(why) if why else "") + "]"
+
+
+def length_bucket(n: int) -> str:
+    """The stats' length histogram bucket of ``n`` characters: "0", "1-1", "2-3", "4-7", ..."""
+    if n <= 0:
+        return "0"
+    low = 1 << (n.bit_length() - 1)
+    return f"{low}-{2 * low - 1}"

@@ -32,7 +32,7 @@ from thresher.io import ReadError, Shard, read_shard
 from thresher.io.jsonl import read as read_jsonl
 from thresher.io.writers import JsonlWriter, OutputWriter, PartitionedWriter
 from thresher.pipeline import Pipeline
-from thresher.rundir import RunDir
+from thresher.rundir import RunDir, length_bucket
 from thresher.runner import apply_step, batches, setup_steps
 from thresher.schema import Schema
 from thresher.sites import site_label
@@ -123,15 +123,6 @@ def _forget_on_failure(task: Callable) -> Callable:
             raise
 
     return run
-
-
-def _bucket(n: int) -> str:
-    """Log2 length bucket label: "0", "1-1", "2-3", "4-7", ..."""
-    if n <= 0:
-        return "0"
-    low = 1 << (n.bit_length() - 1)
-    return f"{low}-{2 * low - 1}"
-
 
 
 @_forget_on_failure
@@ -240,7 +231,7 @@ class ShardCounts:
             self.tokens_read += sum(doc.signals.get(TOKENS, 0) for doc in live)
         if self.extract_at == -1:
             for doc in live:
-                self.length_extracted[_bucket(len(doc.text))] += 1
+                self.length_extracted[length_bucket(len(doc.text))] += 1
         failed: set[int] = set()
 
         def on_error(doc: Document, step: Step, exc: Exception) -> None:
@@ -272,7 +263,7 @@ class ShardCounts:
                     continue
                 live.append(doc)
                 if i == self.extract_at:
-                    self.length_extracted[_bucket(len(doc.text))] += 1
+                    self.length_extracted[length_bucket(len(doc.text))] += 1
         self.tokens_errors += sum(doc.signals.get(TOKENS, 0) for doc in docs if id(doc) in failed)
         return [doc for doc in docs if id(doc) not in failed]
 
@@ -290,7 +281,7 @@ class ShardCounts:
     def count_kept(self, doc: Document) -> None:
         self.languages[str(doc.meta.get(MetaKey.LANGUAGE, "unknown"))] += 1
         self._language(doc)["kept"] += 1
-        self.length_kept[_bucket(len(doc.text))] += 1
+        self.length_kept[length_bucket(len(doc.text))] += 1
         self.tokens_kept += doc.signals.get(TOKENS, 0)
 
     def to_dict(self, last: bool) -> dict[str, Any]:
