@@ -8,7 +8,7 @@ process before the first document (load models there, not in ``__init__``, so st
   hundred lines) also overrides ``process_batch(docs)``: the engine hands it a batch's live documents.
 - ``LineStep``: a map step that edits a document line by line (``c4_lines``, ``refinedweb_lines``,
   ``clean``): every line gets a rule, the kept mark or the rule that removes it; the base counts removals
-  per rule, joins the kept lines and writes the trace of what went (``meta["removed_lines"]``).
+  per rule, lists the kept lines and writes the trace of what went (``meta["removed_lines"]``).
 - ``FilterStep.filter(doc) -> Reason | None``: decide only; ``None`` keeps the document.
 - ``GlobalStep``: needs every document before it decides (deduplication). The engine runs it in three
   phases over shards: ``index`` (per shard, during the stream), ``resolve`` (partitioned reduce), and
@@ -78,6 +78,10 @@ class MapStep(Step):
         return self.map(doc)
 
 
+# What a step that keeps removed lines (``keep_removed``) declares in ``meta``: the trace the report samples.
+REMOVED_LINES_FIELDS: dict[str, Any] = {MetaKey.REMOVED_LINES: [{"line": str, "rule": str, "step": str}]}
+
+
 class LineStep(MapStep):
     """A map step that decides line by line. The subclass gives every line a rule: ``KEEP`` (the line
     stays) or the name of the rule that removes it; the base does the bookkeeping every such step shares:
@@ -104,7 +108,7 @@ class LineStep(MapStep):
         return self.keep_removed
 
     def trace_fields(self) -> dict[str, Any]:
-        return {MetaKey.REMOVED_LINES: [{"line": str, "rule": str, "step": str}]}
+        return dict(REMOVED_LINES_FIELDS)
 
     def meta_fields(self) -> dict[str, Any]:
         return {**self.META, **self.trace_fields()} if self.tracing else dict(self.META)

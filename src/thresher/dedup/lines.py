@@ -35,7 +35,7 @@ from thresher.atomic import read_json, save_array, write_json
 from thresher.dedup.hashing import line_hashes, mix64, segment_hashes
 from thresher.document import Document, MetaKey, Reason
 from thresher.sites import site_of
-from thresher.steps import GlobalStep
+from thresher.steps import REMOVED_LINES_FIELDS, GlobalStep
 
 _RECORD = np.dtype([("key", "<u8"), ("pos", "<u4")])
 
@@ -57,7 +57,7 @@ class LineDedup(GlobalStep):
     SIGNALS: ClassVar[dict] = {"line_dedup_lines_removed": int, "line_dedup_chars_removed": int}
 
     def meta_fields(self) -> dict[str, Any]:
-        return {MetaKey.REMOVED_LINES: [{"line": str, "rule": str, "step": str}]} if self.keep_removed else {}
+        return dict(REMOVED_LINES_FIELDS) if self.keep_removed else {}
 
     def __init__(self, min_docs: int = 3, per_site: bool = False, min_chars: int = 1, keep_removed: bool = False,
                  n_partitions: int = 4, batch_docs: int = 256):
