@@ -95,9 +95,9 @@ def run_cli(argv: list[str]) -> int:
         return 2
     try:
         total = run_and_report(args.inputs, args.output, pipeline, engine, fmt=args.format,
-                        shard_bytes=int(args.shard_mb * 2**20), restart=args.restart, quiet=args.quiet,
-                        keep_work=args.keep_work,
-                        group_bytes=int(args.task_mb * 2**20) if args.task_mb else None)
+                               shard_bytes=int(args.shard_mb * 2**20), restart=args.restart, quiet=args.quiet,
+                               keep_work=args.keep_work,
+                               group_bytes=int(args.task_mb * 2**20) if args.task_mb else None)
     except (RunError, FileNotFoundError, ValueError) as exc:
         print(f"thresher run: {exc}", file=sys.stderr)
         return 2
