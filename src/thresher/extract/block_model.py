@@ -180,7 +180,7 @@ class TreeEnsemble:
     """A gradient-boosted ensemble of binary trees, as flat padded arrays (trees x nodes)."""
 
     # Rows are scored in chunks: a chunk's (rows x trees) node array stays in the CPU cache across the
-    # levels (2x faster than one pass over every block of a batch, measured on WCXB pages).
+    # levels (1.8x faster than one pass over every block of a batch: 150 WCXB pages, identical scores).
     CHUNK = 256
 
     def __init__(self, arrays: dict[str, np.ndarray]) -> None:
